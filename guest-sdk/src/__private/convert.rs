@@ -1,0 +1,187 @@
+//! Conversions between the generated WIT types and the SDK's plain types.
+//!
+//! JSON text that comes from the host is checked here: malformed text
+//! becomes [`Error::InvalidInput`] naming the field, before the plugin runs.
+
+use super::t;
+use crate::{
+    Allocation, Attachment, Description, DestroyReason, Error, GroupDescription, GroupSpec, Health,
+    Index, Json, Result, Spec, Tags,
+};
+
+/// Checks JSON text from the host; `what` names the field in the error.
+pub(super) fn json_in(what: &str, text: String) -> Result<Json> {
+    Json::new(text).map_err(|e| Error::InvalidInput(format!("{what}: {}", e.message())))
+}
+
+/// The WIT list of pairs as a map; a repeated key keeps its last value.
+pub(super) fn tags_in(tags: t::Tags) -> Tags {
+    tags.into_iter().collect()
+}
+
+pub(super) fn tags_out(tags: Tags) -> t::Tags {
+    tags.into_iter().collect()
+}
+
+pub(super) fn spec_in(spec: t::InstanceSpec) -> Result<Spec> {
+    Ok(Spec {
+        properties: spec
+            .properties
+            .map(|p| json_in("spec properties", p))
+            .transpose()?,
+        tags: tags_in(spec.tags),
+        init: spec.init,
+        logical_id: spec.logical_id,
+        attachments: spec
+            .attachments
+            .into_iter()
+            .map(|a| Attachment {
+                id: a.id,
+                kind: a.kind,
+            })
+            .collect(),
+    })
+}
+
+pub(super) fn spec_out(spec: Spec) -> t::InstanceSpec {
+    t::InstanceSpec {
+        properties: spec.properties.map(|p| p.as_str().to_owned()),
+        tags: tags_out(spec.tags),
+        init: spec.init,
+        logical_id: spec.logical_id,
+        attachments: spec
+            .attachments
+            .into_iter()
+            .map(|a| t::Attachment {
+                id: a.id,
+                kind: a.kind,
+            })
+            .collect(),
+    }
+}
+
+pub(super) fn description_in(d: t::InstanceDescription) -> Result<Description> {
+    Ok(Description {
+        id: d.id,
+        logical_id: d.logical_id,
+        tags: tags_in(d.tags),
+        properties: d
+            .properties
+            .map(|p| json_in("instance properties", p))
+            .transpose()?,
+    })
+}
+
+pub(super) fn description_out(d: Description) -> t::InstanceDescription {
+    t::InstanceDescription {
+        id: d.id,
+        logical_id: d.logical_id,
+        tags: tags_out(d.tags),
+        properties: d.properties.map(|p| p.as_str().to_owned()),
+    }
+}
+
+pub(super) fn reason_in(reason: t::DestroyReason) -> DestroyReason {
+    match reason {
+        t::DestroyReason::Terminate => DestroyReason::Terminate,
+        t::DestroyReason::RollingUpdate => DestroyReason::RollingUpdate,
+    }
+}
+
+pub(super) fn allocation_in(a: t::Allocation) -> Allocation {
+    Allocation {
+        size: a.size,
+        logical_ids: a.logical_ids,
+    }
+}
+
+pub(super) fn index_in(i: t::Index) -> Index {
+    Index {
+        group: i.group,
+        sequence: i.sequence,
+    }
+}
+
+pub(super) fn health_out(h: Health) -> t::Health {
+    match h {
+        Health::Unknown => t::Health::Unknown,
+        Health::Healthy => t::Health::Healthy,
+        Health::Unhealthy => t::Health::Unhealthy,
+    }
+}
+
+pub(super) fn group_spec_in(spec: t::GroupSpec) -> Result<GroupSpec> {
+    Ok(GroupSpec {
+        id: spec.id,
+        properties: json_in("group properties", spec.properties)?,
+    })
+}
+
+pub(super) fn group_spec_out(spec: GroupSpec) -> t::GroupSpec {
+    t::GroupSpec {
+        id: spec.id,
+        properties: spec.properties.as_str().to_owned(),
+    }
+}
+
+pub(super) fn group_description_out(d: GroupDescription) -> t::GroupDescription {
+    t::GroupDescription {
+        instances: d.instances.into_iter().map(description_out).collect(),
+        converged: d.converged,
+    }
+}
+
+pub(super) fn error_out(e: Error) -> t::Error {
+    match e {
+        Error::InvalidInput(m) => t::Error::InvalidInput(m),
+        Error::NotFound(m) => t::Error::NotFound(m),
+        Error::Unavailable(m) => t::Error::Unavailable(m),
+        Error::Internal(m) => t::Error::Internal(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_survives_a_round_trip() {
+        let wire = r#"{"Properties":{"note":"hello"},"Tags":{"a":"1","b":"2"},"Init":"echo hi","LogicalID":"node-1","Attachments":[{"ID":"vol-1","Type":"disk"}]}"#;
+        let spec: Spec = serde_json::from_str(wire).unwrap();
+        let back = spec_in(spec_out(spec.clone())).unwrap();
+        assert_eq!(back, spec);
+    }
+
+    #[test]
+    fn malformed_json_from_the_host_is_invalid_input() {
+        let spec = t::InstanceSpec {
+            properties: Some("{oops".into()),
+            tags: vec![],
+            init: String::new(),
+            logical_id: None,
+            attachments: vec![],
+        };
+        let err = spec_in(spec).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput(m) if m.starts_with("spec properties: not valid JSON")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn repeated_tag_keeps_the_last_value() {
+        let tags = tags_in(vec![("k".into(), "1".into()), ("k".into(), "2".into())]);
+        assert_eq!(tags.get("k").map(String::as_str), Some("2"));
+    }
+
+    #[test]
+    fn errors_keep_their_kind() {
+        assert!(
+            matches!(error_out(Error::NotFound("x".into())), t::Error::NotFound(m) if m == "x")
+        );
+        assert!(matches!(
+            error_out(Error::Unavailable("y".into())),
+            t::Error::Unavailable(_)
+        ));
+    }
+}

@@ -1,0 +1,14 @@
+//! Helpers for a plugin author's native unit tests.
+//!
+//! Available everywhere except inside a component, where the host provides
+//! what these helpers fake.
+
+/// Sets the configuration that [`config::get`](crate::config::get) and
+/// [`config::parse`](crate::config::parse) return on the current thread.
+///
+/// Each `#[test]` runs on its own thread, so tests do not see each other's
+/// configuration. The text is stored as given; text that is not JSON is
+/// handled as it would be if the host sent it.
+pub fn set_config(json_text: impl Into<String>) {
+    crate::config::backend::set(json_text.into());
+}

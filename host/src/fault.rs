@@ -1,0 +1,200 @@
+//! What ended a plugin call: each sandbox limit and trap kind, told apart precisely.
+
+use std::fmt;
+use std::time::Duration;
+
+use wasmtime::Trap;
+
+/// Why a call or an instantiation was ended by the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The call used its whole fuel budget (a deterministic CPU bound).
+    OutOfFuel {
+        /// The budget per call.
+        budget: u64,
+    },
+    /// The call ran past its wall-clock deadline.
+    DeadlineExceeded {
+        /// The deadline per call.
+        deadline: Duration,
+    },
+    /// The plugin tried to grow its memory or tables past the cap.
+    MemoryLimit {
+        /// The linear-memory cap in bytes.
+        limit: usize,
+    },
+    /// The plugin panicked; the message comes from its captured stderr.
+    Panic {
+        /// The panic message, bounded.
+        message: String,
+    },
+    /// The plugin overflowed its stack.
+    StackOverflow,
+    /// The plugin returned more data than the host accepts from one call.
+    ResultTooLarge {
+        /// The size of what came back, in bytes.
+        size: usize,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// Any other trap, with wasmtime's description.
+    Trap {
+        /// wasmtime's message.
+        message: String,
+    },
+}
+
+impl Fault {
+    /// A short, stable name for the kind: `out-of-fuel`, `deadline`, `memory`,
+    /// `panic`, `stack-overflow`, `result-too-large`, `trap`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::OutOfFuel { .. } => "out-of-fuel",
+            Fault::DeadlineExceeded { .. } => "deadline",
+            Fault::MemoryLimit { .. } => "memory",
+            Fault::Panic { .. } => "panic",
+            Fault::StackOverflow => "stack-overflow",
+            Fault::ResultTooLarge { .. } => "result-too-large",
+            Fault::Trap { .. } => "trap",
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::OutOfFuel { budget } => write!(f, "out of fuel (budget {budget} per call)"),
+            Fault::DeadlineExceeded { deadline } => {
+                write!(
+                    f,
+                    "deadline of {} exceeded",
+                    humantime::format_duration(*deadline)
+                )
+            }
+            Fault::MemoryLimit { limit } => {
+                write!(
+                    f,
+                    "memory limit of {} exceeded",
+                    crate::limits::format_bytes(*limit)
+                )
+            }
+            Fault::Panic { message } => write!(f, "guest panic: {message}"),
+            Fault::StackOverflow => f.write_str("stack overflow"),
+            Fault::ResultTooLarge { size, limit } => write!(
+                f,
+                "result of {} exceeds the limit of {}",
+                crate::limits::format_bytes(*size),
+                crate::limits::format_bytes(*limit)
+            ),
+            Fault::Trap { message } => write!(f, "trap: {message}"),
+        }
+    }
+}
+
+/// What the sandbox knew when a call failed, used to name the fault.
+pub(crate) struct FaultEvidence<'a> {
+    /// The fuel budget of the call.
+    pub fuel_budget: u64,
+    /// The deadline of the call.
+    pub deadline: Duration,
+    /// The memory cap, and whether the limiter refused a growth during the call.
+    pub memory_limit: usize,
+    pub memory_refused: bool,
+    /// The tail of the plugin's stderr during the call.
+    pub stderr_tail: &'a str,
+}
+
+/// The longest panic message kept, in bytes.
+const MAX_PANIC_MESSAGE: usize = 1024;
+
+/// Names the fault behind a wasmtime error.
+pub(crate) fn classify(error: &wasmtime::Error, evidence: &FaultEvidence<'_>) -> Fault {
+    let trap = error.downcast_ref::<Trap>().copied();
+    if evidence.memory_refused {
+        return Fault::MemoryLimit {
+            limit: evidence.memory_limit,
+        };
+    }
+    match trap {
+        Some(Trap::OutOfFuel) => Fault::OutOfFuel {
+            budget: evidence.fuel_budget,
+        },
+        Some(Trap::Interrupt) => Fault::DeadlineExceeded {
+            deadline: evidence.deadline,
+        },
+        Some(Trap::StackOverflow) => Fault::StackOverflow,
+        _ => match panic_message(evidence.stderr_tail) {
+            Some(message) => Fault::Panic { message },
+            None => Fault::Trap {
+                message: root_message(error),
+            },
+        },
+    }
+}
+
+/// wasmtime's root cause without the backtrace context.
+fn root_message(error: &wasmtime::Error) -> String {
+    let text = error.root_cause().to_string();
+    bounded(text.lines().next().unwrap_or_default().trim()).to_owned()
+}
+
+/// Finds a Rust panic message (`… panicked at FILE:LINE:COL:\nMESSAGE`) in
+/// captured stderr; Python and JavaScript guests report uncaught errors the
+/// same way through stderr, so their last line is taken when no Rust panic is seen.
+pub(crate) fn panic_message(stderr: &str) -> Option<String> {
+    let at = stderr.rfind("panicked at ")?;
+    let after = &stderr[at..];
+    let body = after
+        .split_once('\n')
+        .map(|(_, rest)| rest)
+        .unwrap_or(after);
+    let message = body
+        .split("\nnote: run with `RUST_BACKTRACE")
+        .next()
+        .unwrap_or(body)
+        .trim_end();
+    Some(bounded(message).to_owned())
+}
+
+/// Cuts `s` to at most [`MAX_PANIC_MESSAGE`] bytes on a character boundary.
+fn bounded(s: &str) -> &str {
+    if s.len() <= MAX_PANIC_MESSAGE {
+        return s;
+    }
+    let mut end = MAX_PANIC_MESSAGE;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_panic_message_is_extracted() {
+        let stderr = "thread '<unnamed>' (1) panicked at src/lib.rs:21:9:\nguest panic: boom\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(panic_message(stderr).as_deref(), Some("guest panic: boom"));
+    }
+
+    #[test]
+    fn multi_line_panic_message_is_kept() {
+        let stderr = "thread 'x' panicked at a.rs:1:1:\nline one\nline two\n";
+        assert_eq!(panic_message(stderr).as_deref(), Some("line one\nline two"));
+    }
+
+    #[test]
+    fn no_panic_in_plain_output() {
+        assert_eq!(panic_message("hello\n"), None);
+    }
+
+    #[test]
+    fn long_messages_are_bounded() {
+        let stderr = format!("panicked at a.rs:1:1:\n{}", "é".repeat(2000));
+        let message = panic_message(&stderr).unwrap();
+        assert!(message.len() <= MAX_PANIC_MESSAGE);
+        assert!(message.starts_with('é'));
+    }
+}

@@ -1,0 +1,447 @@
+//! The embedding API: a `Host` loads a plugin folder and routes calls to plugins by name.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+use wasmtime::Engine;
+use wasmtime::component::Linker;
+
+use crate::engine::{EpochTicker, new_engine};
+use crate::limits::Limits;
+use crate::loader::{self, LoadContext, Loaded};
+use crate::quarantine::QuarantinePolicy;
+use crate::sandbox::WasmPlugin;
+use crate::spi::{Flavor, Group, Instance, NativePlugin, Spi};
+use crate::state::StoreData;
+use crate::{Error, Result};
+
+/// Hosts plugins: one wasmtime engine, a registry of plugins by name, and
+/// the sandbox every call runs in. Cheap to clone and safe to share.
+///
+/// ```no_run
+/// use deploykit_host::{Host, Spec};
+///
+/// let host = Host::builder().plugin_dir("plugins").build()?;
+/// for plugin in host.plugins() {
+///     println!("{} {:?} {}", plugin.name, plugin.spis, plugin.state);
+/// }
+/// let id = host.instance("instance-file")?.provision(&Spec::default())?;
+/// println!("provisioned {id}");
+/// # Ok::<(), deploykit_host::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+struct HostInner {
+    engine: Engine,
+    linker: Linker<StoreData>,
+    defaults: Limits,
+    quarantine: QuarantinePolicy,
+    plugins: RwLock<BTreeMap<String, Entry>>,
+    _ticker: EpochTicker,
+}
+
+/// A registry entry.
+#[derive(Clone)]
+enum Entry {
+    Wasm {
+        plugin: Arc<WasmPlugin>,
+        path: PathBuf,
+        wit: String,
+        size: u64,
+        load_time: Duration,
+    },
+    Native(NativePlugin),
+    Failed {
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+/// Configures and builds a [`Host`].
+#[derive(Debug, Clone, Default)]
+pub struct HostBuilder {
+    plugin_dir: Option<PathBuf>,
+    limits: Limits,
+    quarantine: QuarantinePolicy,
+}
+
+impl HostBuilder {
+    /// Loads every `*.wasm` in `dir` (with its `<name>.toml` manifest) at build time.
+    pub fn plugin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.plugin_dir = Some(dir.into());
+        self
+    }
+
+    /// The limits of plugins whose manifest does not override them.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// When repeatedly faulting plugins are quarantined.
+    pub fn quarantine(mut self, policy: QuarantinePolicy) -> Self {
+        self.quarantine = policy;
+        self
+    }
+
+    /// Creates the engine and loads the plugin folder. A plugin that fails to
+    /// load is recorded with its reason (see [`Host::plugins`]); only an
+    /// unreadable folder or an engine failure is an error.
+    pub fn build(self) -> Result<Host> {
+        let engine = new_engine()?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| Error::Engine(e.to_string()))?;
+        crate::bindings::add_to_linker(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
+        let ticker = EpochTicker::start(&engine)?;
+        let host = Host {
+            inner: Arc::new(HostInner {
+                engine,
+                linker,
+                defaults: self.limits,
+                quarantine: self.quarantine,
+                plugins: RwLock::new(BTreeMap::new()),
+                _ticker: ticker,
+            }),
+        };
+        if let Some(dir) = &self.plugin_dir {
+            host.load_dir(dir)?;
+        }
+        Ok(host)
+    }
+}
+
+/// A plugin's state in the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginState {
+    /// Loaded and callable.
+    Loaded,
+    /// Compiled into the host.
+    Native,
+    /// Found but not loadable; see the error.
+    Failed,
+}
+
+impl std::fmt::Display for PluginState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginState::Loaded => "loaded",
+            PluginState::Native => "native",
+            PluginState::Failed => "failed",
+        })
+    }
+}
+
+/// What `plugins ls` shows about a plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginInfo {
+    /// The name calls are routed by.
+    pub name: String,
+    /// The SPIs it implements.
+    pub spis: Vec<Spi>,
+    /// The WIT version it was built against.
+    pub wit: Option<String>,
+    /// Its file, for wasm plugins.
+    pub path: Option<PathBuf>,
+    /// Loaded, native or failed.
+    pub state: PluginState,
+    /// Why it failed to load.
+    pub error: Option<String>,
+    /// The `.wasm` file's size in bytes.
+    pub size: Option<u64>,
+    /// How long loading took, in milliseconds.
+    pub load_ms: Option<f64>,
+    /// The limits its calls run under.
+    pub limits: Option<LimitsInfo>,
+    /// Calls so far.
+    pub calls: u64,
+    /// Calls that returned the plugin's own error.
+    pub errors: u64,
+    /// Calls ended by a trap or a limit.
+    pub faults: u64,
+}
+
+/// Limits in units an operator reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsInfo {
+    /// Fuel per call.
+    pub fuel: u64,
+    /// Deadline per call, in milliseconds.
+    pub deadline_ms: u64,
+    /// Linear-memory cap in bytes.
+    pub memory_bytes: usize,
+    /// Result cap in bytes.
+    pub max_result_bytes: usize,
+    /// Warm instances and concurrent calls.
+    pub pool_size: usize,
+}
+
+impl From<&Limits> for LimitsInfo {
+    fn from(l: &Limits) -> Self {
+        LimitsInfo {
+            fuel: l.fuel,
+            deadline_ms: l.deadline.as_millis() as u64,
+            memory_bytes: l.memory,
+            max_result_bytes: l.max_result,
+            pool_size: l.pool_size,
+        }
+    }
+}
+
+impl Host {
+    /// Starts configuring a host.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Entry>> {
+        self.inner.plugins.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Entry>> {
+        self.inner
+            .plugins
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn context(&self) -> LoadContext<'_> {
+        LoadContext {
+            engine: &self.inner.engine,
+            linker: &self.inner.linker,
+            defaults: &self.inner.defaults,
+            quarantine: &self.inner.quarantine,
+        }
+    }
+
+    /// Loads every `*.wasm` file of `dir`, in name order. Returns how many loaded.
+    pub fn load_dir(&self, dir: &Path) -> Result<usize> {
+        let read = std::fs::read_dir(dir).map_err(|source| Error::PluginDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = read
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+            .collect();
+        files.sort();
+        let mut loaded = 0;
+        for path in files {
+            if self.load_file(&path).is_ok() {
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Loads (or replaces) one plugin from a `.wasm` file. A failure is also
+    /// recorded in the registry under the plugin's name, so `plugins ls` shows it.
+    pub fn load_file(&self, path: &Path) -> Result<PluginInfo> {
+        let outcome = loader::load(&self.context(), path);
+        let mut plugins = self.write();
+        let (name, entry) = match outcome {
+            Ok(Loaded {
+                plugin,
+                wit,
+                size,
+                load_time,
+            }) => {
+                let name = plugin.name.to_string();
+                if let Some(Entry::Wasm { path: other, .. }) = plugins.get(&name)
+                    && other != path
+                {
+                    let reason =
+                        format!("the name '{name}' is already used by {}", other.display());
+                    tracing::error!(plugin = %name, path = %path.display(), "{reason}");
+                    return Err(Error::Load {
+                        name,
+                        path: path.to_owned(),
+                        reason,
+                    });
+                }
+                tracing::info!(plugin = %name, path = %path.display(), spis = ?plugin.spis.to_vec(), wit = %wit, "plugin loaded");
+                (
+                    name,
+                    Entry::Wasm {
+                        plugin,
+                        path: path.to_owned(),
+                        wit,
+                        size,
+                        load_time,
+                    },
+                )
+            }
+            Err(f) => {
+                tracing::error!(plugin = %f.name, path = %path.display(), reason = %f.reason, "plugin failed to load");
+                plugins.insert(
+                    f.name.clone(),
+                    Entry::Failed {
+                        path: path.to_owned(),
+                        reason: f.reason.clone(),
+                    },
+                );
+                return Err(Error::Load {
+                    name: f.name,
+                    path: path.to_owned(),
+                    reason: f.reason,
+                });
+            }
+        };
+        plugins.insert(name.clone(), entry.clone());
+        Ok(info(&name, &entry))
+    }
+
+    /// Loads a file without registering it: what `plugins check` does.
+    pub fn check_file(&self, path: &Path) -> Result<PluginInfo> {
+        match loader::load(&self.context(), path) {
+            Ok(Loaded {
+                plugin,
+                wit,
+                size,
+                load_time,
+            }) => {
+                let name = plugin.name.to_string();
+                Ok(info(
+                    &name,
+                    &Entry::Wasm {
+                        plugin,
+                        path: path.to_owned(),
+                        wit,
+                        size,
+                        load_time,
+                    },
+                ))
+            }
+            Err(f) => Err(Error::Load {
+                name: f.name,
+                path: path.to_owned(),
+                reason: f.reason,
+            }),
+        }
+    }
+
+    /// Registers a plugin compiled into the host under `name`, replacing any other.
+    pub fn register_native(&self, name: &str, plugin: NativePlugin) {
+        self.write().insert(name.to_owned(), Entry::Native(plugin));
+    }
+
+    /// Removes a plugin; calls already running finish on it. Returns whether it was there.
+    pub fn unload(&self, name: &str) -> bool {
+        self.write().remove(name).is_some()
+    }
+
+    /// Every plugin, loaded or failed, sorted by name.
+    pub fn plugins(&self) -> Vec<PluginInfo> {
+        self.read()
+            .iter()
+            .map(|(name, entry)| info(name, entry))
+            .collect()
+    }
+
+    fn lookup(&self, name: &str, spi: Spi) -> Result<Entry> {
+        let entry = self
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownPlugin {
+                name: name.to_owned(),
+            })?;
+        match &entry {
+            Entry::Failed { path, reason } => Err(Error::Load {
+                name: name.to_owned(),
+                path: path.clone(),
+                reason: reason.clone(),
+            }),
+            Entry::Wasm { plugin, .. } if !plugin.spis.contains(spi) => Err(Error::MissingSpi {
+                name: name.to_owned(),
+                spi,
+            }),
+            Entry::Native(n) if !n.spis().contains(spi) => Err(Error::MissingSpi {
+                name: name.to_owned(),
+                spi,
+            }),
+            _ => Ok(entry),
+        }
+    }
+
+    /// The instance SPI of plugin `name`.
+    pub fn instance(&self, name: &str) -> Result<Arc<dyn Instance>> {
+        Ok(match self.lookup(name, Spi::Instance)? {
+            Entry::Wasm { plugin, .. } => plugin,
+            Entry::Native(n) => n.instance.expect("checked by lookup"),
+            Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
+        })
+    }
+
+    /// The flavor SPI of plugin `name`.
+    pub fn flavor(&self, name: &str) -> Result<Arc<dyn Flavor>> {
+        Ok(match self.lookup(name, Spi::Flavor)? {
+            Entry::Wasm { plugin, .. } => plugin,
+            Entry::Native(n) => n.flavor.expect("checked by lookup"),
+            Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
+        })
+    }
+
+    /// The group SPI of plugin `name`.
+    pub fn group(&self, name: &str) -> Result<Arc<dyn Group>> {
+        Ok(match self.lookup(name, Spi::Group)? {
+            Entry::Wasm { plugin, .. } => plugin,
+            Entry::Native(n) => n.group.expect("checked by lookup"),
+            Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
+        })
+    }
+}
+
+fn info(name: &str, entry: &Entry) -> PluginInfo {
+    let mut info = PluginInfo {
+        name: name.to_owned(),
+        spis: Vec::new(),
+        wit: None,
+        path: None,
+        state: PluginState::Failed,
+        error: None,
+        size: None,
+        load_ms: None,
+        limits: None,
+        calls: 0,
+        errors: 0,
+        faults: 0,
+    };
+    match entry {
+        Entry::Wasm {
+            plugin,
+            path,
+            wit,
+            size,
+            load_time,
+        } => {
+            let stats = plugin.stats();
+            info.spis = plugin.spis.to_vec();
+            info.wit = Some(wit.clone());
+            info.path = Some(path.clone());
+            info.state = PluginState::Loaded;
+            info.size = Some(*size);
+            info.load_ms = Some(load_time.as_secs_f64() * 1000.0);
+            info.limits = Some((&plugin.limits).into());
+            info.calls = stats.calls;
+            info.errors = stats.errors;
+            info.faults = stats.faults;
+        }
+        Entry::Native(n) => {
+            info.spis = n.spis().to_vec();
+            info.state = PluginState::Native;
+        }
+        Entry::Failed { path, reason } => {
+            info.path = Some(path.clone());
+            info.error = Some(reason.clone());
+        }
+    }
+    info
+}

@@ -1,0 +1,56 @@
+//! Hosts deploykit infrastructure plugins as sandboxed WebAssembly components.
+//!
+//! A [`Host`] loads every `*.wasm` component of a plugin folder, each with an
+//! optional `<name>.toml` [`Manifest`], and routes calls to plugins by name
+//! through one Rust trait per SPI: [`Instance`], [`Flavor`] and [`Group`].
+//! Every call runs in its plugin's own sandbox: a fuel budget, a wall-clock
+//! deadline, a memory cap, and WASI capabilities that are denied unless the
+//! manifest grants them. A trap, a panic or a runaway plugin ends only its own
+//! call, with an [`Error::Fault`] that names the cause.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use deploykit_host::{DestroyReason, Host, Spec, Tags};
+//!
+//! let host = Host::builder().plugin_dir("plugins").build()?;
+//! let files = host.instance("instance-file")?;
+//! let id = files.provision(&Spec::default())?;
+//! for d in files.describe_instances(&Tags::new(), false)? {
+//!     println!("{} {:?}", d.id, d.tags);
+//! }
+//! files.destroy(&id, DestroyReason::Terminate)?;
+//! # Ok::<(), deploykit_host::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+mod bindings;
+mod capture;
+mod engine;
+mod error;
+mod fault;
+mod host;
+mod limits;
+mod loader;
+mod manifest;
+mod quarantine;
+mod result_size;
+mod sandbox;
+mod spi;
+mod state;
+pub mod wire;
+
+pub use deploykit_sdk::{
+    Allocation, Attachment, Description, DestroyReason, GroupDescription, GroupSpec, Health, Index,
+    InstanceId, Json, LogicalId, Spec, Tags,
+};
+pub use error::{Error, Result};
+pub use fault::Fault;
+pub use host::{Host, HostBuilder, LimitsInfo, PluginInfo, PluginState};
+pub use limits::{Limits, LimitsOverride};
+pub use manifest::{DirGrant, DirMode, Manifest};
+pub use quarantine::QuarantinePolicy;
+pub use spi::{Flavor, Group, Instance, NativePlugin, Spi, SpiSet};
+
+/// The plugin's own error type, shared with the guest SDK.
+pub use deploykit_sdk::Error as PluginError;

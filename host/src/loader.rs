@@ -1,0 +1,263 @@
+//! Turns a `.wasm` file into a ready plugin: checks the format, finds its SPIs and WIT version, compiles, links.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use crate::bindings::{self, flavor, group, instance};
+use crate::limits::Limits;
+use crate::manifest::{DirMode, Manifest};
+use crate::quarantine::QuarantinePolicy;
+use crate::sandbox::{Grants, SpiIndices, WasmPlugin};
+use crate::spi::{Spi, SpiSet};
+use crate::state::StoreData;
+
+/// The WIT package every plugin interface belongs to.
+const PACKAGE: &str = "deploykit:plugin";
+
+/// The WIT versions this host can load.
+pub(crate) const SUPPORTED_WIT: &[&str] = &["0.1.x"];
+
+/// A plugin that loaded, with facts for `plugins ls`.
+pub(crate) struct Loaded {
+    pub plugin: Arc<WasmPlugin>,
+    pub wit: String,
+    pub size: u64,
+    pub load_time: Duration,
+}
+
+/// Why a file did not load.
+#[derive(Debug, Clone)]
+pub(crate) struct LoadFailure {
+    pub name: String,
+    pub reason: String,
+}
+
+/// What the loader needs from the host.
+pub(crate) struct LoadContext<'a> {
+    pub engine: &'a Engine,
+    pub linker: &'a Linker<StoreData>,
+    pub defaults: &'a Limits,
+    pub quarantine: &'a QuarantinePolicy,
+}
+
+/// The plugin name a file gets without a manifest: its stem.
+pub(crate) fn default_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Loads one plugin file and its manifest.
+pub(crate) fn load(cx: &LoadContext<'_>, path: &Path) -> Result<Loaded, LoadFailure> {
+    let started = Instant::now();
+    let mut name = default_name(path);
+    let fail = |name: &str, reason: String| LoadFailure {
+        name: name.to_owned(),
+        reason,
+    };
+    let manifest = match Manifest::for_wasm(path) {
+        Ok(m) => m,
+        Err(e) => return Err(fail(&name, e.to_string())),
+    };
+    let manifest = manifest.map(|(_, m)| m).unwrap_or_default();
+    if let Some(n) = &manifest.name {
+        name = n.clone();
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| fail(&name, format!("cannot read the file: {e}")))?;
+    check_format(&bytes).map_err(|r| fail(&name, r))?;
+    let component = Component::new(cx.engine, &bytes)
+        .map_err(|e| fail(&name, format!("not a valid component: {}", first_line(&e))))?;
+    let (spis, wit) = inspect(cx.engine, &component).map_err(|r| fail(&name, r))?;
+    let pre = cx
+        .linker
+        .instantiate_pre(&component)
+        .map_err(|e| fail(&name, format!("cannot link: {}", first_line(&e))))?;
+    let indices = (|| -> wasmtime::Result<SpiIndices> {
+        Ok(SpiIndices {
+            instance: spis
+                .contains(Spi::Instance)
+                .then(|| instance::GuestIndices::new(&pre))
+                .transpose()?,
+            flavor: spis
+                .contains(Spi::Flavor)
+                .then(|| flavor::GuestIndices::new(&pre))
+                .transpose()?,
+            group: spis
+                .contains(Spi::Group)
+                .then(|| group::GuestIndices::new(&pre))
+                .transpose()?,
+        })
+    })()
+    .map_err(|e| {
+        fail(
+            &name,
+            format!("exports do not match the WIT: {}", first_line(&e)),
+        )
+    })?;
+    let grants = prepare_grants(&manifest).map_err(|r| fail(&name, r))?;
+    let limits = cx.defaults.with(&manifest.limits);
+    let plugin = WasmPlugin::new(
+        name.as_str().into(),
+        spis,
+        limits,
+        pre,
+        indices,
+        grants,
+        manifest.config_json().into(),
+        cx.quarantine.clone(),
+    );
+    Ok(Loaded {
+        plugin: Arc::new(plugin),
+        wit,
+        size: bytes.len() as u64,
+        load_time: started.elapsed(),
+    })
+}
+
+/// Checks the file is a WebAssembly component, with a precise reason when not.
+fn check_format(bytes: &[u8]) -> Result<(), String> {
+    if bytes.is_empty() {
+        return Err("the file is empty".into());
+    }
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err("not a WebAssembly file (no \\0asm header)".into());
+    }
+    match &bytes[4..8] {
+        [1, 0, 0, 0] => Err(
+            "a core WebAssembly module, not a component: build it for wasm32-wasip2 \
+             (or wrap it with `wasm-tools component new`)"
+                .into(),
+        ),
+        [_, _, 1, 0] => Ok(()),
+        v => Err(format!("unknown WebAssembly version/layer {v:?}")),
+    }
+}
+
+/// Finds the SPIs a component exports and the WIT version they come from.
+fn inspect(engine: &Engine, component: &Component) -> Result<(SpiSet, String), String> {
+    let ty = component.component_type();
+    let mut spis = SpiSet::default();
+    let mut versions = Vec::new();
+    for (export, _) in ty.exports(engine) {
+        let Some((iface, version)) = parse_interface(export) else {
+            continue;
+        };
+        let spi = match iface {
+            "instance" => Spi::Instance,
+            "flavor" => Spi::Flavor,
+            "group" => Spi::Group,
+            _ => continue,
+        };
+        if !supported(version) {
+            return Err(unsupported(export, version));
+        }
+        spis = spis.with(spi);
+        versions.push(version.to_owned());
+    }
+    for (import, _) in ty.imports(engine) {
+        if let Some((_, version)) = parse_interface(import)
+            && !supported(version)
+        {
+            return Err(unsupported(import, version));
+        }
+    }
+    if spis.is_empty() {
+        return Err(format!(
+            "exports no deploykit SPI (expected {PACKAGE}/instance, /flavor or /group @{})",
+            bindings::WIT_VERSION
+        ));
+    }
+    versions.sort();
+    versions.dedup();
+    Ok((spis, versions.join(",")))
+}
+
+/// `deploykit:plugin/instance@0.1.0` -> `("instance", "0.1.0")`.
+fn parse_interface(name: &str) -> Option<(&str, &str)> {
+    let rest = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
+    rest.split_once('@')
+}
+
+/// Whether a WIT version is in a supported semver track (0.1.x).
+fn supported(version: &str) -> bool {
+    version.starts_with("0.1.")
+}
+
+fn unsupported(item: &str, version: &str) -> String {
+    format!(
+        "built against WIT {PACKAGE}@{version} ({item}); this host supports {}",
+        SUPPORTED_WIT.join(", ")
+    )
+}
+
+/// Checks and prepares the manifest's grants: read-write directories are
+/// created when missing, read-only ones must exist.
+fn prepare_grants(manifest: &Manifest) -> Result<Grants, String> {
+    for grant in &manifest.dirs {
+        let host: &PathBuf = &grant.host;
+        if !host.is_dir() {
+            if grant.mode == DirMode::ReadWrite {
+                std::fs::create_dir_all(host).map_err(|e| {
+                    format!("cannot create granted directory {}: {e}", host.display())
+                })?;
+            } else {
+                return Err(format!(
+                    "granted directory {} does not exist",
+                    host.display()
+                ));
+            }
+        }
+    }
+    Ok(Grants {
+        dirs: manifest.dirs.clone(),
+        env: manifest
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    })
+}
+
+/// The first line of an error chain's top message.
+fn first_line(e: &wasmtime::Error) -> String {
+    let text = format!("{e:#}");
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_errors_are_specific() {
+        assert_eq!(check_format(b"").unwrap_err(), "the file is empty");
+        assert!(
+            check_format(b"hello world")
+                .unwrap_err()
+                .starts_with("not a WebAssembly file")
+        );
+        assert!(
+            check_format(b"\0asm\x01\0\0\0")
+                .unwrap_err()
+                .starts_with("a core WebAssembly module")
+        );
+        assert!(check_format(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+
+    #[test]
+    fn interface_names_parse() {
+        assert_eq!(
+            parse_interface("deploykit:plugin/instance@0.1.0"),
+            Some(("instance", "0.1.0"))
+        );
+        assert_eq!(parse_interface("wasi:cli/stdout@0.2.6"), None);
+        assert!(supported("0.1.3"));
+        assert!(!supported("0.3.0"));
+        assert!(!supported("1.0.0"));
+    }
+}

@@ -1,0 +1,375 @@
+//! Runs one plugin's calls: a pool of warm instances, each call under fuel, deadline and memory caps.
+
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+use wasmtime_wasi::{FsPerms, WasiCtx};
+
+use crate::bindings::{flavor, group, instance, wit};
+use crate::capture::Capture;
+use crate::engine::deadline_ticks;
+use crate::fault::{Fault, FaultEvidence, classify};
+use crate::limits::Limits;
+use crate::manifest::{DirGrant, DirMode};
+use crate::quarantine::{Quarantine, QuarantinePolicy};
+use crate::result_size::ResultSize;
+use crate::spi::{Spi, SpiSet};
+use crate::state::{Limiter, StoreData};
+use crate::{Error, Result};
+
+/// The export lookups of each SPI a component implements, resolved once at load.
+pub(crate) struct SpiIndices {
+    pub instance: Option<instance::GuestIndices>,
+    pub flavor: Option<flavor::GuestIndices>,
+    pub group: Option<group::GuestIndices>,
+}
+
+/// A live instance's typed exports.
+pub(crate) struct Exports {
+    pub instance: Option<instance::Guest>,
+    pub flavor: Option<flavor::Guest>,
+    pub group: Option<group::Guest>,
+}
+
+/// A warm instance: its store and exports.
+struct Warm {
+    store: Store<StoreData>,
+    exports: Exports,
+}
+
+/// What the manifest grants the plugin.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Grants {
+    pub dirs: Vec<DirGrant>,
+    pub env: Vec<(String, String)>,
+}
+
+/// Counters shown by `plugins ls`.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct CallStats {
+    pub calls: u64,
+    pub errors: u64,
+    pub faults: u64,
+    pub instantiations: u64,
+}
+
+/// A loaded plugin, ready to be called from any thread.
+pub(crate) struct WasmPlugin {
+    pub name: Arc<str>,
+    pub spis: SpiSet,
+    pub limits: Limits,
+    pre: InstancePre<StoreData>,
+    indices: SpiIndices,
+    grants: Grants,
+    config: Arc<str>,
+    pool: Mutex<Pool>,
+    slot_free: Condvar,
+    quarantine: Mutex<Quarantine>,
+    stats: Mutex<CallStats>,
+}
+
+/// Warm instances and the number of calls running.
+struct Pool {
+    warm: Vec<Warm>,
+    busy: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl WasmPlugin {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a constructor called from one place, the loader"
+    )]
+    pub(crate) fn new(
+        name: Arc<str>,
+        spis: SpiSet,
+        limits: Limits,
+        pre: InstancePre<StoreData>,
+        indices: SpiIndices,
+        grants: Grants,
+        config: Arc<str>,
+        policy: QuarantinePolicy,
+    ) -> WasmPlugin {
+        WasmPlugin {
+            name,
+            spis,
+            limits,
+            pre,
+            indices,
+            grants,
+            config,
+            pool: Mutex::new(Pool {
+                warm: Vec::new(),
+                busy: 0,
+            }),
+            slot_free: Condvar::new(),
+            quarantine: Mutex::new(Quarantine::new(policy)),
+            stats: Mutex::new(CallStats::default()),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CallStats {
+        *lock(&self.stats)
+    }
+
+    /// Creates a fresh instance with the plugin's grants, fuel and deadline armed
+    /// (instantiation runs guest code too).
+    fn instantiate(&self) -> Result<Warm> {
+        let stdout = Capture::new(self.name.clone(), "stdout", self.limits.max_output);
+        let stderr = Capture::new(self.name.clone(), "stderr", self.limits.max_output);
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_blocking_current_thread(true)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for (k, v) in &self.grants.env {
+            wasi.env(k, v);
+        }
+        for grant in &self.grants.dirs {
+            let perms = match grant.mode {
+                DirMode::ReadOnly => FsPerms::ReadOnly,
+                DirMode::ReadWrite => FsPerms::ReadWrite,
+            };
+            wasi.preopened_dir(&grant.host, &grant.guest, perms)
+                .map_err(|e| Error::Instantiate {
+                    plugin: self.name.to_string(),
+                    fault: Fault::Trap {
+                        message: format!(
+                            "cannot open granted directory {}: {e}",
+                            grant.host.display()
+                        ),
+                    },
+                })?;
+        }
+        let state = StoreData {
+            plugin: self.name.clone(),
+            wasi: wasi.build(),
+            table: Default::default(),
+            limiter: Limiter {
+                memory: self.limits.memory,
+                table_elements: self.limits.table_elements,
+                refused: false,
+            },
+            config: self.config.clone(),
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|s| &mut s.limiter);
+        self.arm(&mut store);
+        lock(&self.stats).instantiations += 1;
+        let fail = |store: &Store<StoreData>, e: wasmtime::Error| Error::Instantiate {
+            plugin: self.name.to_string(),
+            fault: self.classify(store, &e),
+        };
+        let instance = match self.pre.instantiate(&mut store) {
+            Ok(i) => i,
+            Err(e) => {
+                let err = fail(&store, e);
+                self.end_output(&store);
+                return Err(err);
+            }
+        };
+        let loaded = (|| -> wasmtime::Result<Exports> {
+            Ok(Exports {
+                instance: self
+                    .indices
+                    .instance
+                    .as_ref()
+                    .map(|i| i.load(&mut store, &instance))
+                    .transpose()?,
+                flavor: self
+                    .indices
+                    .flavor
+                    .as_ref()
+                    .map(|i| i.load(&mut store, &instance))
+                    .transpose()?,
+                group: self
+                    .indices
+                    .group
+                    .as_ref()
+                    .map(|i| i.load(&mut store, &instance))
+                    .transpose()?,
+            })
+        })();
+        let exports = loaded.map_err(|e| fail(&store, e))?;
+        self.end_output(&store);
+        Ok(Warm { store, exports })
+    }
+
+    /// Refuels the store and sets its deadline for one call.
+    fn arm(&self, store: &mut Store<StoreData>) {
+        // Both only fail on an engine without fuel or epochs, which ours has.
+        let _ = store.set_fuel(self.limits.fuel);
+        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        let data = store.data_mut();
+        data.limiter.refused = false;
+        data.stdout.begin_call();
+        data.stderr.begin_call();
+    }
+
+    fn end_output(&self, store: &Store<StoreData>) {
+        store.data().stdout.end_call();
+        store.data().stderr.end_call();
+    }
+
+    fn classify(&self, store: &Store<StoreData>, error: &wasmtime::Error) -> Fault {
+        let tail = store.data().stderr.tail();
+        classify(
+            error,
+            &FaultEvidence {
+                fuel_budget: self.limits.fuel,
+                deadline: self.limits.deadline,
+                memory_limit: self.limits.memory,
+                memory_refused: store.data().limiter.refused,
+                stderr_tail: &tail,
+            },
+        )
+    }
+
+    /// Waits for a call slot (at most `pool_size` calls run at once) and takes
+    /// a warm instance if one is idle.
+    fn acquire(&self) -> Option<Warm> {
+        let mut pool = lock(&self.pool);
+        while pool.busy >= self.limits.pool_size {
+            pool = self.slot_free.wait(pool).unwrap_or_else(|p| p.into_inner());
+        }
+        pool.busy += 1;
+        pool.warm.pop()
+    }
+
+    /// Frees the call slot, keeping `warm` for reuse when given.
+    fn release(&self, warm: Option<Warm>) {
+        let mut pool = lock(&self.pool);
+        pool.busy -= 1;
+        if let Some(w) = warm {
+            pool.warm.push(w);
+        }
+        drop(pool);
+        self.slot_free.notify_one();
+    }
+
+    /// Runs one operation. `f` gets the instance's exports and store; the
+    /// plugin's own error comes back as [`Error::Plugin`], a trap or a limit
+    /// as [`Error::Fault`] (the instance is then dropped and the next call
+    /// gets a fresh one).
+    pub(crate) fn call<R: ResultSize>(
+        &self,
+        spi: Spi,
+        op: &'static str,
+        f: impl FnOnce(
+            &Exports,
+            &mut Store<StoreData>,
+        ) -> wasmtime::Result<std::result::Result<R, wit::Error>>,
+    ) -> Result<R> {
+        if !self.spis.contains(spi) {
+            return Err(Error::MissingSpi {
+                name: self.name.to_string(),
+                spi,
+            });
+        }
+        if let Err((until, last_fault)) = lock(&self.quarantine).check(Instant::now()) {
+            return Err(Error::Quarantined {
+                plugin: self.name.to_string(),
+                until,
+                last_fault,
+            });
+        }
+        let _span =
+            tracing::debug_span!("plugin_call", plugin = %self.name, spi = %spi, op).entered();
+        let started = Instant::now();
+        let mut warm = match self.acquire() {
+            Some(w) => w,
+            None => match self.instantiate() {
+                Ok(w) => w,
+                Err(e) => {
+                    self.release(None);
+                    if let Some(fault) = e.fault() {
+                        self.record_fault(fault);
+                    }
+                    return Err(e);
+                }
+            },
+        };
+        self.arm(&mut warm.store);
+        let outcome = f(&warm.exports, &mut warm.store);
+        self.end_output(&warm.store);
+        let fuel_used = self
+            .limits
+            .fuel
+            .saturating_sub(warm.store.get_fuel().unwrap_or(0));
+        let result = match outcome {
+            Ok(value) => {
+                let size = value.result_size();
+                if size > self.limits.max_result {
+                    Err(Fault::ResultTooLarge {
+                        size,
+                        limit: self.limits.max_result,
+                    })
+                } else {
+                    Ok(value)
+                }
+            }
+            Err(e) => Err(self.classify(&warm.store, &e)),
+        };
+        tracing::debug!(
+            fuel_used,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "call finished"
+        );
+        match result {
+            Ok(Ok(value)) => {
+                self.release(Some(warm));
+                self.count(|s| s.calls += 1);
+                lock(&self.quarantine).record_success(Instant::now());
+                Ok(value)
+            }
+            Ok(Err(e)) => {
+                self.release(Some(warm));
+                self.count(|s| {
+                    s.calls += 1;
+                    s.errors += 1;
+                });
+                Err(Error::Plugin {
+                    plugin: self.name.to_string(),
+                    spi,
+                    op,
+                    source: crate::bindings::error_from_wit(e),
+                })
+            }
+            Err(fault) => {
+                drop(warm);
+                self.release(None);
+                self.count(|s| {
+                    s.calls += 1;
+                    s.faults += 1;
+                });
+                tracing::warn!(plugin = %self.name, spi = %spi, op, fault = %fault, "plugin call faulted; its instance was discarded");
+                self.record_fault(&fault);
+                Err(Error::Fault {
+                    plugin: self.name.to_string(),
+                    spi,
+                    op,
+                    fault,
+                })
+            }
+        }
+    }
+
+    fn count(&self, f: impl FnOnce(&mut CallStats)) {
+        f(&mut lock(&self.stats));
+    }
+
+    fn record_fault(&self, fault: &Fault) {
+        if let Some(backoff) = lock(&self.quarantine).record_fault(fault, Instant::now()) {
+            tracing::error!(plugin = %self.name, backoff = %humantime::format_duration(backoff), last_fault = %fault, "plugin quarantined after repeated faults");
+        }
+    }
+}

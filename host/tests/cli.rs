@@ -1,0 +1,252 @@
+//! The `deploykit` binary driven as a user would: plugin listing, every SPI command, errors and exit codes.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use anyhow::Result;
+use serde_json::Value;
+use xtask::PluginFolder;
+
+fn deploykit(folder: &PluginFolder, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deploykit"))
+        .arg("--plugins")
+        .arg(folder.path())
+        .args(args)
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("deploykit runs");
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn failed(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "expected exit 1");
+    let err = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn plugins_ls_json_lists_loaded_and_failed_plugins() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    folder.add_bytes("broken", b"not wasm")?;
+    let list: Value =
+        serde_json::from_str(&ok(&deploykit(&folder, &["--json", "plugins", "ls"], None)))?;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    let broken = &list[0];
+    assert_eq!(broken["name"], "broken");
+    assert_eq!(broken["state"], "failed");
+    assert!(
+        broken["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not a WebAssembly file")
+    );
+    let files = list.iter().find(|p| p["name"] == "instance-file").unwrap();
+    assert_eq!(files["spis"], serde_json::json!(["instance"]));
+    assert_eq!(files["wit"], "0.1.0");
+    assert_eq!(files["state"], "loaded");
+    assert!(
+        files["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("instance-file.wasm")
+    );
+    assert!(files["error"].is_null());
+    let table = ok(&deploykit(&folder, &["plugins", "ls"], None));
+    assert!(table.lines().next().unwrap().starts_with("NAME"));
+    assert!(table.contains("flavor-vanilla  flavor"), "{table}");
+    Ok(())
+}
+
+#[test]
+fn plugins_check_reports_success_and_the_reason_for_failure() -> Result<()> {
+    let folder = PluginFolder::new()?;
+    let good = folder.add("instance-file", "instance-file", None)?;
+    let bad = folder.add_bytes("core", b"\0asm\x01\0\0\0")?;
+    let out = ok(&deploykit(
+        &folder,
+        &["plugins", "check", good.to_str().unwrap()],
+        None,
+    ));
+    assert!(
+        out.starts_with("ok: instance-file implements instance (WIT 0.1.0)"),
+        "{out}"
+    );
+    let err = failed(&deploykit(
+        &folder,
+        &["plugins", "check", bad.to_str().unwrap()],
+        None,
+    ));
+    assert!(
+        err.contains("core.wasm") && err.contains("a core WebAssembly module, not a component"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn instance_commands_round_trip_with_infrakit_json() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    let run = |args: &[&str], stdin: Option<&str>| deploykit(&folder, args, stdin);
+    assert_eq!(
+        ok(&run(
+            &["--json", "instance", "validate", "instance-file", "-"],
+            Some(r#"{"Properties":{"a":1}}"#)
+        )),
+        "{\"Type\":\"\",\"OK\":true}\n"
+    );
+    // A bare Spec is accepted, like InfraKit's `provision`.
+    let bare = r#"{"Tags":{"tier":"web"},"Init":"echo hi","LogicalID":"n1"}"#;
+    let provisioned: Value = serde_json::from_str(&ok(&run(
+        &["--json", "instance", "provision", "instance-file", "-"],
+        Some(bare),
+    )))?;
+    let id = provisioned["ID"].as_str().unwrap().to_owned();
+    let params = r#"{"Type":"","Spec":{"Tags":{"tier":"db"}}}"#;
+    let plain = ok(&run(
+        &["instance", "provision", "instance-file", "-"],
+        Some(params),
+    ));
+    assert!(
+        plain.trim().starts_with("instance-"),
+        "plain output is the ID: {plain}"
+    );
+
+    ok(&run(
+        &["instance", "label", "instance-file", &id, "owner=me"],
+        None,
+    ));
+    let described: Value = serde_json::from_str(&ok(&run(
+        &[
+            "--json",
+            "instance",
+            "describe",
+            "instance-file",
+            "--tags",
+            "tier=web",
+            "--properties",
+        ],
+        None,
+    )))?;
+    let d = &described["Descriptions"][0];
+    assert_eq!(d["ID"], id.as_str());
+    assert_eq!(d["LogicalID"], "n1");
+    assert_eq!(d["Tags"]["owner"], "me");
+    assert_eq!(d["Properties"]["Init"], "echo hi");
+    let table = ok(&run(&["instance", "describe", "instance-file"], None));
+    assert_eq!(
+        table.lines().count(),
+        3,
+        "header and two instances: {table}"
+    );
+
+    ok(&run(
+        &[
+            "instance",
+            "destroy",
+            "instance-file",
+            &id,
+            "--reason",
+            "rolling_update",
+        ],
+        None,
+    ));
+    let err = failed(&run(&["instance", "destroy", "instance-file", &id], None));
+    assert!(err.contains("no such file or directory"), "{err}");
+    let err = failed(&run(
+        &[
+            "instance",
+            "destroy",
+            "instance-file",
+            &id,
+            "--reason",
+            "termination",
+        ],
+        None,
+    ));
+    assert!(
+        err.contains("unknown destroy reason 'termination'"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn flavor_commands_print_infrakit_results() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    let prepare = r#"{"Properties":{"Init":["echo a"],"Tags":{"tier":"web"}},"Spec":{"Init":"echo base"},"Allocation":{"Size":1},"Index":{"Group":"g","Sequence":0}}"#;
+    let out = ok(&deploykit(
+        &folder,
+        &["--json", "flavor", "prepare", "flavor-vanilla", "-"],
+        Some(prepare),
+    ));
+    let result: Value = serde_json::from_str(&out)?;
+    assert_eq!(result["Spec"]["Init"], "echo base\necho a");
+    let healthy = r#"{"Properties":{},"Instance":{"ID":"i-1","LogicalID":null,"Tags":{}}}"#;
+    assert_eq!(
+        ok(&deploykit(
+            &folder,
+            &["--json", "flavor", "healthy", "flavor-vanilla", "-"],
+            Some(healthy)
+        )),
+        "{\"Type\":\"\",\"Health\":1}\n"
+    );
+    assert_eq!(
+        ok(&deploykit(
+            &folder,
+            &["flavor", "healthy", "flavor-vanilla", "-"],
+            Some(healthy)
+        )),
+        "healthy\n"
+    );
+    assert_eq!(
+        ok(&deploykit(
+            &folder,
+            &["flavor", "drain", "flavor-vanilla", "-"],
+            Some(healthy)
+        )),
+        "ok\n"
+    );
+    Ok(())
+}
+
+#[test]
+fn errors_are_one_line_and_exit_non_zero() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    let err = failed(&deploykit(&folder, &["instance", "describe", "nope"], None));
+    assert_eq!(err, "error: unknown plugin 'nope'\n");
+    let err = failed(&deploykit(
+        &folder,
+        &["instance", "describe", "flavor-vanilla"],
+        None,
+    ));
+    assert_eq!(
+        err,
+        "error: plugin 'flavor-vanilla' does not implement the instance SPI\n"
+    );
+    let err = failed(&deploykit(
+        &folder,
+        &["instance", "provision", "instance-file", "-"],
+        Some("{not json"),
+    ));
+    assert!(err.starts_with("error: stdin is not valid JSON"), "{err}");
+    Ok(())
+}

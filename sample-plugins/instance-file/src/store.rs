@@ -1,0 +1,112 @@
+//! The directory of instance files, with errors worded like Go's `os` package.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use deploykit_sdk::{Error, Result};
+
+use crate::record::Record;
+
+/// The directory that holds one file per instance.
+pub struct Store {
+    dir: String,
+}
+
+impl Store {
+    /// A store over `dir`, as the plugin sees it.
+    pub fn new(dir: String) -> Self {
+        Store { dir }
+    }
+
+    fn path(&self, id: &str) -> String {
+        format!("{}/{id}", self.dir.trim_end_matches('/'))
+    }
+
+    /// Writes a new instance file; refuses to overwrite one.
+    pub fn create(&self, record: &Record) -> Result<()> {
+        let path = self.path(&record.id);
+        let text = encode(record)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| fs_error("open", &path, &e, Missing::Directory))?;
+        file.write_all(&text)
+            .map_err(|e| fs_error("write", &path, &e, Missing::Directory))
+    }
+
+    /// Reads one instance file.
+    pub fn read(&self, id: &str) -> Result<Record> {
+        let path = self.path(id);
+        let text = fs::read(&path).map_err(|e| fs_error("open", &path, &e, Missing::Instance))?;
+        serde_json::from_slice(&text)
+            .map_err(|e| Error::Internal(format!("{path}: not an instance record: {e}")))
+    }
+
+    /// Rewrites an existing instance file.
+    pub fn replace(&self, record: &Record) -> Result<()> {
+        let path = self.path(&record.id);
+        fs::write(&path, encode(record)?)
+            .map_err(|e| fs_error("write", &path, &e, Missing::Instance))
+    }
+
+    /// Deletes an instance file.
+    pub fn remove(&self, id: &str) -> Result<()> {
+        let path = self.path(id);
+        fs::remove_file(&path).map_err(|e| fs_error("remove", &path, &e, Missing::Instance))
+    }
+
+    /// Every instance record in the directory; other files are skipped with a warning.
+    pub fn list(&self) -> Result<Vec<Record>> {
+        let entries = fs::read_dir(&self.dir)
+            .map_err(|e| fs_error("open", &self.dir, &e, Missing::Directory))?;
+        let mut records = Vec::new();
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| fs_error("readdir", &self.dir, &e, Missing::Directory))?;
+            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let path = PathBuf::from(&self.dir).join(entry.file_name());
+            match fs::read(&path).map(|text| serde_json::from_slice::<Record>(&text)) {
+                Ok(Ok(record)) => records.push(record),
+                Ok(Err(e)) => {
+                    deploykit_sdk::warn!("skipping {}: cannot decode: {e}", path.display())
+                }
+                Err(e) => deploykit_sdk::warn!("skipping {}: {e}", path.display()),
+            }
+        }
+        Ok(records)
+    }
+}
+
+fn encode(record: &Record) -> Result<Vec<u8>> {
+    serde_json::to_vec(record)
+        .map_err(|e| Error::Internal(format!("cannot encode {}: {e}", record.id)))
+}
+
+/// What a missing path means for an operation.
+#[derive(Clone, Copy)]
+enum Missing {
+    /// The instance does not exist: `not-found`.
+    Instance,
+    /// The directory does not exist, so the plugin's grant is wrong: `unavailable`.
+    Directory,
+}
+
+/// `<op> <path>: <reason>` like Go's `*os.PathError`.
+fn fs_error(op: &str, path: &str, e: &io::Error, missing: Missing) -> Error {
+    match (e.kind(), missing) {
+        (io::ErrorKind::NotFound, Missing::Instance) => {
+            Error::NotFound(format!("{op} {path}: no such file or directory"))
+        }
+        (io::ErrorKind::NotFound, Missing::Directory) => Error::Unavailable(format!(
+            "{op} {path}: no such file or directory (is the directory granted to the plugin?)"
+        )),
+        (io::ErrorKind::PermissionDenied, _) => {
+            Error::Unavailable(format!("{op} {path}: permission denied"))
+        }
+        _ => Error::Internal(format!("{op} {path}: {e}")),
+    }
+}

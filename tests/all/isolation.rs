@@ -1,0 +1,351 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use deploykit_host::{Error, Fault, Host, Json, PluginError, QuarantinePolicy, Spec};
+use deploykit_tests::{PluginFolder, TIGHT_LIMITS, host};
+use serde_json::{Value, json};
+
+/// Asks `misbehave` to act out `props` (see tests/plugins/misbehave).
+fn act(host: &Host, plugin: &str, props: Value) -> deploykit_host::Result<String> {
+    let spec = Spec {
+        properties: Some(Json::new(props.to_string()).unwrap()),
+        ..Spec::default()
+    };
+    host.instance(plugin)?.provision(&spec)
+}
+
+fn misbehaving(manifest: &str) -> Result<(PluginFolder, Host)> {
+    let folder = PluginFolder::new()?;
+    folder.add("misbehave", "bad", Some(manifest))?;
+    folder.add("misbehave", "good", None)?;
+    let host = host(&folder)?;
+    Ok((folder, host))
+}
+
+fn fault(r: deploykit_host::Result<String>) -> Fault {
+    match r {
+        Err(Error::Fault { fault, .. }) => fault,
+        other => panic!("expected a fault, got {other:?}"),
+    }
+}
+
+#[test]
+fn each_fault_is_named_precisely_and_the_next_call_succeeds() -> Result<()> {
+    let (_folder, host) = misbehaving(TIGHT_LIMITS)?;
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            json!({"act": "panic", "message": "boom at step 3"}),
+            "panic",
+        ),
+        (json!({"act": "loop"}), "out-of-fuel"),
+        (json!({"act": "recurse"}), "stack-overflow"),
+        (json!({"act": "alloc", "mib": 64}), "memory"),
+        (json!({"act": "huge-string", "mib": 1}), "result-too-large"),
+        (json!({"act": "sleep", "ms": 400}), "deadline"),
+    ];
+    for (props, kind) in cases {
+        let f = fault(act(&host, "bad", props.clone()));
+        assert_eq!(f.kind(), kind, "{props}: {f}");
+        assert_eq!(
+            act(&host, "bad", json!({"act": "ok"}))?,
+            "i-ok",
+            "fresh instance after {kind}"
+        );
+    }
+    let f = fault(act(
+        &host,
+        "bad",
+        json!({"act": "panic", "message": "boom at step 3"}),
+    ));
+    assert_eq!(
+        f,
+        Fault::Panic {
+            message: "boom at step 3".into()
+        }
+    );
+    let err = act(&host, "bad", json!({"act": "loop"}))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "plugin 'bad' instance.provision failed: out of fuel (budget 50000000 per call)"
+    );
+    let err = act(&host, "bad", json!({"act": "alloc", "mib": 64}))
+        .unwrap_err()
+        .to_string();
+    assert!(err.ends_with("memory limit of 16 MiB exceeded"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_plugin_error_is_not_a_fault() -> Result<()> {
+    let (_folder, host) = misbehaving("")?;
+    match act(&host, "bad", json!({"act": "error"})) {
+        Err(Error::Plugin {
+            source: PluginError::NotFound(m),
+            ..
+        }) => assert_eq!(m, "nothing here"),
+        other => panic!("{other:?}"),
+    }
+    Ok(())
+}
+
+#[test]
+fn capabilities_are_denied_unless_granted() -> Result<()> {
+    let (_folder, host) = misbehaving("[env]\nGRANTED = \"yes\"\n")?;
+    let passwd = act(
+        &host,
+        "bad",
+        json!({"act": "read-file", "path": "/etc/passwd"}),
+    );
+    assert!(matches!(&passwd, Err(Error::Plugin { .. })), "{passwd:?}");
+    assert_eq!(act(&host, "good", json!({"act": "env-count"}))?, "0");
+    assert_eq!(act(&host, "bad", json!({"act": "env-count"}))?, "1");
+    assert_eq!(
+        act(&host, "bad", json!({"act": "env", "name": "GRANTED"}))?,
+        "yes"
+    );
+    assert!(matches!(
+        act(&host, "bad", json!({"act": "env", "name": "PATH"})),
+        Err(Error::Plugin { .. })
+    ));
+    let connect = act(
+        &host,
+        "bad",
+        json!({"act": "connect", "addr": "127.0.0.1:9"}),
+    );
+    assert!(matches!(&connect, Err(Error::Plugin { .. })), "{connect:?}");
+    Ok(())
+}
+
+#[test]
+fn granted_directories_allow_exactly_what_they_grant() -> Result<()> {
+    let folder = PluginFolder::new()?;
+    let rw = folder.path().join("rw");
+    let ro = folder.path().join("ro");
+    std::fs::create_dir_all(&ro)?;
+    std::fs::write(ro.join("seed.txt"), "seed")?;
+    std::fs::write(folder.path().join("secret.txt"), "secret")?;
+    let manifest = "[[dirs]]\nhost = \"rw\"\nguest = \"/rw\"\nmode = \"read-write\"\n[[dirs]]\nhost = \"ro\"\nguest = \"/ro\"\n".to_string();
+    folder.add("misbehave", "fs", Some(&manifest))?;
+    let host = host(&folder)?;
+    assert_eq!(
+        act(
+            &host,
+            "fs",
+            json!({"act": "write-file", "path": "/rw/a.txt", "content": "hello"})
+        )?,
+        "written"
+    );
+    assert_eq!(std::fs::read_to_string(rw.join("a.txt"))?, "hello");
+    assert_eq!(
+        act(
+            &host,
+            "fs",
+            json!({"act": "read-file", "path": "/rw/a.txt"})
+        )?,
+        "hello"
+    );
+    assert_eq!(
+        act(
+            &host,
+            "fs",
+            json!({"act": "read-file", "path": "/ro/seed.txt"})
+        )?,
+        "seed"
+    );
+    let write_ro = act(
+        &host,
+        "fs",
+        json!({"act": "write-file", "path": "/ro/b.txt", "content": "x"}),
+    );
+    assert!(
+        matches!(write_ro, Err(Error::Plugin { .. })),
+        "read-only grant refuses writes"
+    );
+    assert!(!ro.join("b.txt").exists());
+    for escape in ["/rw/../secret.txt", "/ro/../secret.txt", "/secret.txt"] {
+        let r = act(&host, "fs", json!({"act": "read-file", "path": escape}));
+        assert!(matches!(r, Err(Error::Plugin { .. })), "{escape}: {r:?}");
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(folder.path().join("secret.txt"), rw.join("link"))?;
+        let r = act(&host, "fs", json!({"act": "read-file", "path": "/rw/link"}));
+        assert!(
+            matches!(r, Err(Error::Plugin { .. })),
+            "symlink out of the grant: {r:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_good_plugin_keeps_serving_while_another_faults() -> Result<()> {
+    let (_folder, host) = misbehaving(TIGHT_LIMITS)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let good = {
+        let (host, stop) = (host.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut worst = Duration::ZERO;
+            let mut calls = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                assert_eq!(
+                    act(&host, "good", json!({"act": "ok"})).expect("good plugin call"),
+                    "i-ok"
+                );
+                worst = worst.max(t.elapsed());
+                calls += 1;
+            }
+            (calls, worst)
+        })
+    };
+    for props in [
+        json!({"act": "panic", "message": "x"}),
+        json!({"act": "loop"}),
+        json!({"act": "recurse"}),
+        json!({"act": "alloc", "mib": 64}),
+        json!({"act": "sleep", "ms": 300}),
+    ] {
+        for _ in 0..3 {
+            assert!(act(&host, "bad", props.clone()).is_err());
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (calls, worst) = good.join().expect("the good plugin's thread never failed");
+    assert!(calls > 10, "the good plugin was called {calls} times");
+    // A faulting neighbour must not stall it: each call stays far below the
+    // bad plugin's 200 ms deadline (generous for a loaded 2-core CI machine).
+    assert!(
+        worst < Duration::from_millis(100),
+        "worst good call took {worst:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn repeated_faults_quarantine_the_plugin_until_the_backoff_ends() -> Result<()> {
+    let folder = PluginFolder::new()?;
+    folder.add("misbehave", "bad", None)?;
+    let policy = QuarantinePolicy {
+        faults: 3,
+        window: Duration::from_secs(10),
+        backoff: Duration::from_millis(300),
+        max_backoff: Duration::from_secs(5),
+    };
+    let host = Host::builder()
+        .plugin_dir(folder.path())
+        .quarantine(policy)
+        .build()?;
+    for _ in 0..2 {
+        fault(act(
+            &host,
+            "bad",
+            json!({"act": "panic", "message": "again"}),
+        ));
+    }
+    assert_eq!(
+        act(&host, "bad", json!({"act": "ok"}))?,
+        "i-ok",
+        "two faults are not enough"
+    );
+    fault(act(
+        &host,
+        "bad",
+        json!({"act": "panic", "message": "again"}),
+    ));
+    let started = Instant::now();
+    let err = act(&host, "bad", json!({"act": "ok"})).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(20),
+        "quarantine fails fast"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with("plugin 'bad' is quarantined until 20"),
+        "{text}"
+    );
+    assert!(text.ends_with("last fault guest panic: again"), "{text}");
+    std::thread::sleep(Duration::from_millis(350));
+    assert_eq!(
+        act(&host, "bad", json!({"act": "ok"}))?,
+        "i-ok",
+        "back in service after the backoff"
+    );
+    Ok(())
+}
+
+#[test]
+fn plugin_output_and_logs_reach_the_host_log_with_the_plugin_name() -> Result<()> {
+    let (_folder, host) = misbehaving("")?;
+    let captured = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || CaptureWriter(sink.clone()))
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || -> Result<()> {
+        assert_eq!(
+            act(
+                &host,
+                "bad",
+                json!({"act": "print", "text": "hello from the guest"})
+            )?,
+            "printed"
+        );
+        assert_eq!(
+            act(
+                &host,
+                "bad",
+                json!({"act": "log", "text": "logged through the import"})
+            )?,
+            "logged"
+        );
+        Ok(())
+    })?;
+    let log = String::from_utf8(captured.lock().unwrap().clone())?;
+    let line = |needle: &str| log.lines().find(|l| l.contains(needle)).map(str::to_owned);
+    let stdout = line("hello from the guest").expect("stdout line logged");
+    assert!(
+        stdout.contains("plugin=bad") && stdout.contains("stream=\"stdout\""),
+        "{stdout}"
+    );
+    assert!(
+        line("stream=\"stderr\"").is_some_and(|l| l.contains("hello from the guest")),
+        "{log}"
+    );
+    let logged = line("logged through the import").expect("log import line");
+    assert!(
+        logged.contains("INFO") && logged.contains("plugin=\"bad\"")
+            || logged.contains("plugin=bad"),
+        "{logged}"
+    );
+    Ok(())
+}
+
+/// Collects what a tracing subscriber writes.
+struct CaptureWriter(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn config_comes_from_the_manifest() -> Result<()> {
+    let (_folder, host) = misbehaving("[config]\nregion = \"eu-west-1\"\nretries = 3\n")?;
+    let config: Value = serde_json::from_str(&act(&host, "bad", json!({"act": "config"}))?)?;
+    assert_eq!(config, json!({"region": "eu-west-1", "retries": 3}));
+    assert_eq!(act(&host, "good", json!({"act": "config"}))?, "{}");
+    Ok(())
+}

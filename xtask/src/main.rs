@@ -1,0 +1,194 @@
+//! `cargo xtask demo|test|plugins`: the project's two commands and the plugin build.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use xtask::{PluginCrate, SAMPLES, TEST_PLUGINS, cargo, install_plugins, run, workspace_root};
+
+const USAGE: &str = "usage: cargo xtask <demo | test | plugins [DIR]>
+  demo     build the sample plugins into ./plugins and run the CLI on them
+  test     build everything, then fmt --check, clippy -D warnings and every test
+  plugins  build the sample plugins into DIR (default ./plugins)";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("plugins") => {
+            let dir = args
+                .get(1)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join("plugins"));
+            install_plugins(&SAMPLES.iter().collect::<Vec<_>>(), &dir)
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// Builds the CLI and returns its path.
+fn build_cli() -> Result<PathBuf> {
+    run(Command::new(cargo()).current_dir(workspace_root()).args([
+        "build",
+        "--quiet",
+        "-p",
+        "deploykit-host",
+        "--bin",
+        "deploykit",
+    ]))?;
+    Ok(workspace_root()
+        .join("target")
+        .join("debug")
+        .join(format!("deploykit{}", std::env::consts::EXE_SUFFIX)))
+}
+
+fn demo() -> Result<()> {
+    let root = workspace_root();
+    let plugins = root.join("plugins");
+    eprintln!(
+        "xtask: building the sample plugins into {}",
+        plugins.display()
+    );
+    install_plugins(&SAMPLES.iter().collect::<Vec<_>>(), &plugins)?;
+    let instances = plugins.join("instances");
+    if instances.exists() {
+        std::fs::remove_dir_all(&instances).context("cannot clear the demo's instances")?;
+    }
+    eprintln!("xtask: building the deploykit CLI");
+    let cli = build_cli()?;
+    let demo_dir = root.join("target").join("demo");
+    std::fs::create_dir_all(&demo_dir)?;
+    let prepare = demo_dir.join("prepare.json");
+    std::fs::write(
+        &prepare,
+        r##"{"Properties":{"Init":["apt-get install -y nginx"],"Tags":{"tier":"web"}},"Spec":{"Properties":{"note":"demo"},"Tags":{"infrakit.group":"web"},"Init":"#!/bin/sh"},"Allocation":{"Size":3},"Index":{"Group":"web","Sequence":0}}"##,
+    )?;
+    let step = |title: &str, args: &[&str]| -> Result<String> {
+        println!("\n$ deploykit {}", args.join(" "));
+        println!("# {title}");
+        let output = Command::new(&cli)
+            .arg("--plugins")
+            .arg(&plugins)
+            .args(args)
+            .output()?;
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        if !output.status.success() {
+            bail!("deploykit {} failed", args.join(" "));
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    step(
+        "every plugin in the folder, with its SPIs and limits",
+        &["plugins", "ls"],
+    )?;
+    let prepared = step(
+        "flavor-vanilla shapes a spec for the web tier",
+        &[
+            "--json",
+            "flavor",
+            "prepare",
+            "flavor-vanilla",
+            &path(&prepare),
+        ],
+    )?;
+    let prepared: serde_json::Value =
+        serde_json::from_str(&prepared).context("prepare printed no JSON")?;
+    let spec_file = demo_dir.join("spec.json");
+    std::fs::write(&spec_file, prepared["Spec"].to_string())?;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let id = step(
+            "instance-file provisions it (one JSON file per instance)",
+            &["instance", "provision", "instance-file", &path(&spec_file)],
+        )?;
+        ids.push(id.trim().to_owned());
+    }
+    step(
+        "describe the web tier",
+        &[
+            "instance",
+            "describe",
+            "instance-file",
+            "--tags",
+            "tier=web",
+        ],
+    )?;
+    step(
+        "destroy one",
+        &["instance", "destroy", "instance-file", &ids[0]],
+    )?;
+    step(
+        "two are left",
+        &[
+            "instance",
+            "describe",
+            "instance-file",
+            "--tags",
+            "tier=web",
+        ],
+    )?;
+    println!("\nThe instances are files in {}.", instances.display());
+    Ok(())
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+fn test() -> Result<()> {
+    let root = workspace_root();
+    let all: Vec<&PluginCrate> = SAMPLES.iter().chain(TEST_PLUGINS).collect();
+    eprintln!("xtask: building the plugins for wasm32-wasip2");
+    xtask::build_plugins(&all)?;
+    let cargo_in_root = |args: &[&str]| -> Result<()> {
+        eprintln!("xtask: cargo {}", args.join(" "));
+        run(Command::new(cargo()).current_dir(&root).args(args))
+    };
+    cargo_in_root(&["fmt", "--all", "--check"])?;
+    cargo_in_root(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo_in_root(&["test", "--workspace"])?;
+    windows_check(&root)
+}
+
+/// Checks that the host library and CLI build for Windows, when the MinGW
+/// cross compiler is present (wasmtime compiles one small C file).
+fn windows_check(root: &Path) -> Result<()> {
+    const TARGET: &str = "x86_64-pc-windows-gnu";
+    if Command::new("x86_64-w64-mingw32-gcc")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "xtask: skipping the Windows check: x86_64-w64-mingw32-gcc is not installed (Debian: gcc-mingw-w64-x86-64)"
+        );
+        return Ok(());
+    }
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()?;
+    if !String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == TARGET)
+    {
+        run(Command::new("rustup").args(["target", "add", TARGET]))?;
+    }
+    eprintln!("xtask: cargo check --target {TARGET} -p deploykit-host");
+    run(Command::new(cargo()).current_dir(root).args([
+        "check",
+        "--quiet",
+        "--target",
+        TARGET,
+        "-p",
+        "deploykit-host",
+    ]))
+}
