@@ -153,7 +153,8 @@ pub use types::{
 /// Give the path of a type that implements `Default + Send + Sync + 'static`
 /// and the trait of each SPI named after the colon: `instance`
 /// ([`InstancePlugin`]), `flavor` ([`FlavorPlugin`]), `group`
-/// ([`GroupPlugin`]). Invoke it once per crate, where the type is in scope.
+/// ([`GroupPlugin`]). Invoke it once per crate, at module level (not inside
+/// a function) where the type is in scope.
 ///
 /// The plugin value is made with `Default::default()` on the first call
 /// and kept in a `static` for as long as the host keeps the component

@@ -1,4 +1,4 @@
-//! Logging into the host's log, through the [`trace!`], [`debug!`], [`info!`], [`warn!`] and [`error!`] macros.
+//! Logging into the host's log with the [`trace!`](crate::trace) … [`error!`](crate::error) macros.
 //!
 //! Inside a component (wasm32 with the `guest` feature) each message goes to
 //! the host's `log` import, which tags it with the plugin's name. Anywhere

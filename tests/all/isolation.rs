@@ -349,3 +349,31 @@ fn config_comes_from_the_manifest() -> Result<()> {
     assert_eq!(act(&host, "good", json!({"act": "config"}))?, "{}");
     Ok(())
 }
+
+#[test]
+fn a_trap_during_instantiation_is_reported_as_such() -> Result<()> {
+    let folder = PluginFolder::new()?;
+    folder.add("start-trap", "start-trap", None)?;
+    folder.add("misbehave", "good", None)?;
+    let host = host(&folder)?;
+    let err = host
+        .instance("start-trap")?
+        .describe_instances(&Default::default(), false)
+        .unwrap_err();
+    match &err {
+        Error::Instantiate {
+            plugin,
+            fault: Fault::Panic { message },
+        } => {
+            assert_eq!(plugin, "start-trap");
+            assert_eq!(message, "start-trap traps while it is being instantiated");
+        }
+        other => panic!("expected an instantiation fault, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with("plugin 'start-trap' could not be instantiated: guest panic")
+    );
+    assert_eq!(act(&host, "good", json!({"act": "ok"}))?, "i-ok");
+    Ok(())
+}

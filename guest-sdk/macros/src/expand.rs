@@ -46,14 +46,15 @@ fn module(spis: &[Spi]) -> String {
         .collect();
     let mut impls = String::new();
     for spi in spis {
-        let (methods, body) = match spi {
-            Spi::Instance => ("instance", INSTANCE),
-            Spi::Flavor => ("flavor", FLAVOR),
-            Spi::Group => ("group", GROUP),
+        let body = match spi {
+            Spi::Instance => INSTANCE,
+            Spi::Flavor => FLAVOR,
+            Spi::Group => GROUP,
         };
-        write!(
+        let interface = spi.name();
+        writeln!(
             impls,
-            "impl self::exports::deploykit::plugin::{methods}::Guest for __Export {{ {body} }}\n"
+            "impl self::exports::deploykit::plugin::{interface}::Guest for __Export {{ {body} }}"
         )
         .expect("writing to a String");
     }

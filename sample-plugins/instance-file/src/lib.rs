@@ -11,7 +11,7 @@ mod record;
 mod store;
 
 use deploykit_sdk::{
-    Description, DestroyReason, InstancePlugin, Json, Result, Spec, Tags, export_plugin,
+    Description, DestroyReason, Error, InstancePlugin, Json, Result, Spec, Tags, export_plugin,
 };
 
 use crate::config::Config;
@@ -32,9 +32,16 @@ impl FileInstances {
 impl InstancePlugin for FileInstances {
     /// Properties must be a JSON object (or `null`, which InfraKit also accepts).
     fn validate(&self, properties: &Json) -> Result<()> {
-        properties
-            .parse::<Option<serde_json::Map<String, serde_json::Value>>>()
-            .map(drop)
+        let kind = match properties.parse::<serde_json::Value>()? {
+            serde_json::Value::Object(_) | serde_json::Value::Null => return Ok(()),
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::Bool(_) => "a boolean",
+        };
+        Err(Error::InvalidInput(format!(
+            "properties must be a JSON object, not {kind}"
+        )))
     }
 
     /// Writes a new instance file; its tags are the spec's tags.

@@ -179,6 +179,12 @@ fn a_missing_directory_is_unavailable() {
 
 #[test]
 fn validate_wants_an_object() {
+    assert_eq!(
+        FileInstances.validate(&Json::new("[1]").unwrap()),
+        Err(Error::InvalidInput(
+            "properties must be a JSON object, not an array".into()
+        ))
+    );
     FileInstances
         .validate(&Json::new(r#"{"note":"hello"}"#).unwrap())
         .unwrap();
