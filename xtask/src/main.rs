@@ -155,8 +155,47 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ])?;
-    cargo_in_root(&["test", "--workspace"])?;
-    windows_check(&root)
+    windows_check(&root)?;
+    cargo_test(&root)
+}
+
+/// Runs every test, echoing cargo's output, and closes with one summary
+/// line `test: N passed, M failed` summed over all test binaries.
+fn cargo_test(root: &Path) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("xtask: cargo test --workspace");
+    let mut child = Command::new(cargo())
+        .current_dir(root)
+        .args(["test", "--workspace"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot run cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            let count = |word: &str| {
+                rest.split(';')
+                    .find_map(|part| {
+                        part.trim()
+                            .trim_start_matches("ok. ")
+                            .trim_start_matches("FAILED. ")
+                            .strip_suffix(word)
+                    })
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            passed += count(" passed");
+            failed += count(" failed");
+        }
+    }
+    let status = child.wait()?;
+    println!("test: {passed} passed, {failed} failed");
+    if !status.success() {
+        bail!("cargo test failed with {status}");
+    }
+    Ok(())
 }
 
 /// Checks that the host library and CLI build for Windows, when the MinGW
