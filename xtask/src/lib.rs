@@ -64,18 +64,23 @@ pub fn wasm_path(package: &str) -> PathBuf {
 
 /// Adds the wasm target with rustup when it is missing.
 pub fn ensure_wasm_target() -> Result<()> {
+    ensure_target(WASM_TARGET)
+}
+
+/// Adds a compilation target with rustup when it is missing.
+pub fn ensure_target(target: &str) -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
         .context("cannot run rustup: install Rust with rustup (https://rustup.rs)")?;
     if String::from_utf8_lossy(&installed.stdout)
         .lines()
-        .any(|l| l.trim() == WASM_TARGET)
+        .any(|l| l.trim() == target)
     {
         return Ok(());
     }
-    eprintln!("xtask: adding the {WASM_TARGET} target with rustup");
-    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+    eprintln!("xtask: adding the {target} target with rustup");
+    run(Command::new("rustup").args(["target", "add", target]))
 }
 
 /// Builds plugin crates for the wasm target (release = the size-optimised guest profile).

@@ -212,15 +212,7 @@ fn windows_check(root: &Path) -> Result<()> {
         );
         return Ok(());
     }
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()?;
-    if !String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|l| l.trim() == TARGET)
-    {
-        run(Command::new("rustup").args(["target", "add", TARGET]))?;
-    }
+    xtask::ensure_target(TARGET)?;
     eprintln!("xtask: cargo check --target {TARGET} -p deploykit-host");
     run(Command::new(cargo()).current_dir(root).args([
         "check",

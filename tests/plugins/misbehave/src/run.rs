@@ -59,11 +59,10 @@ fn spin() -> ! {
     }
 }
 
-/// Does not return before the stack runs out: each frame keeps a buffer and adds after the call,
-/// so it is not a tail call and cannot become a loop.
+/// Does not return before the stack runs out: each frame adds after the call, so it is not a
+/// tail call and cannot become a loop. Values stay in wasm locals (no buffer in linear memory),
+/// so the wasm call stack overflows, not Rust's shadow stack in linear memory.
 fn recurse(depth: u64) -> u64 {
-    // Values stay in wasm locals (no array in linear memory), so the wasm
-    // call stack overflows rather than Rust's shadow stack in linear memory.
     if black_box(depth) == u64::MAX {
         return 0;
     }
