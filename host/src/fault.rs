@@ -116,6 +116,14 @@ pub(crate) fn classify(error: &wasmtime::Error, evidence: &FaultEvidence<'_>) ->
             limit: evidence.memory_limit,
         };
     }
+    if error
+        .downcast_ref::<crate::deadline_io::HostDeadline>()
+        .is_some()
+    {
+        return Fault::DeadlineExceeded {
+            deadline: evidence.deadline,
+        };
+    }
     match trap {
         Some(Trap::OutOfFuel) => Fault::OutOfFuel {
             budget: evidence.fuel_budget,

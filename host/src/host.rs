@@ -99,6 +99,7 @@ impl HostBuilder {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| Error::Engine(e.to_string()))?;
         crate::bindings::add_to_linker(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
+        crate::deadline_io::add_to_linker(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
         let ticker = EpochTicker::start(&engine)?;
         let host = Host {
             inner: Arc::new(HostInner {

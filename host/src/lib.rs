@@ -26,6 +26,7 @@
 
 mod bindings;
 mod capture;
+mod deadline_io;
 mod engine;
 mod error;
 mod fault;

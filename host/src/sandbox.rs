@@ -160,6 +160,7 @@ impl WasmPlugin {
             config: self.config.clone(),
             stdout,
             stderr,
+            deadline: None,
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
@@ -210,6 +211,7 @@ impl WasmPlugin {
         let _ = store.set_fuel(self.limits.fuel);
         store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
         let data = store.data_mut();
+        data.deadline = Some(Instant::now() + self.limits.deadline);
         data.limiter.refused = false;
         data.stdout.begin_call();
         data.stderr.begin_call();

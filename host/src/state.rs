@@ -1,6 +1,7 @@
 //! What one plugin instance's `Store` holds: its WASI context, limits, output capture and config.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -24,6 +25,8 @@ pub(crate) struct StoreData {
     pub stdout: Capture,
     /// Captured stderr.
     pub stderr: Capture,
+    /// When the running call must end; host waits stop here.
+    pub deadline: Option<Instant>,
 }
 
 impl WasiView for StoreData {

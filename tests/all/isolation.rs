@@ -43,7 +43,7 @@ fn each_fault_is_named_precisely_and_the_next_call_succeeds() -> Result<()> {
         (json!({"act": "recurse"}), "stack-overflow"),
         (json!({"act": "alloc", "mib": 64}), "memory"),
         (json!({"act": "huge-string", "mib": 1}), "result-too-large"),
-        (json!({"act": "sleep", "ms": 400}), "deadline"),
+        (json!({"act": "sleep", "ms": 5000}), "deadline"),
     ];
     for (props, kind) in cases {
         let f = fault(act(&host, "bad", props.clone()));
@@ -76,6 +76,31 @@ fn each_fault_is_named_precisely_and_the_next_call_succeeds() -> Result<()> {
         .unwrap_err()
         .to_string();
     assert!(err.ends_with("memory limit of 16 MiB exceeded"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn the_deadline_ends_a_plugin_waiting_in_a_host_call() -> Result<()> {
+    let (_folder, host) = misbehaving(TIGHT_LIMITS)?;
+    let started = Instant::now();
+    let f = fault(act(&host, "bad", json!({"act": "sleep", "ms": 10_000})));
+    let took = started.elapsed();
+    assert_eq!(
+        f,
+        Fault::DeadlineExceeded {
+            deadline: Duration::from_millis(200)
+        }
+    );
+    // Cut off at the 200 ms deadline, not after the 10 s sleep.
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(2),
+        "took {took:?}"
+    );
+    assert_eq!(
+        act(&host, "bad", json!({"act": "sleep", "ms": 10}))?,
+        "slept",
+        "short sleeps still work"
+    );
     Ok(())
 }
 
