@@ -31,10 +31,9 @@ pub enum Fault {
     },
     /// The plugin overflowed its stack.
     StackOverflow,
-    /// The plugin returned more data than the host accepts from one call.
+    /// The plugin tried to hand the host more data in one go than the cap:
+    /// a result, or the arguments of one host import call.
     ResultTooLarge {
-        /// The size of what came back, in bytes.
-        size: usize,
         /// The cap, in bytes.
         limit: usize,
     },
@@ -81,10 +80,9 @@ impl fmt::Display for Fault {
             }
             Fault::Panic { message } => write!(f, "guest panic: {message}"),
             Fault::StackOverflow => f.write_str("stack overflow"),
-            Fault::ResultTooLarge { size, limit } => write!(
+            Fault::ResultTooLarge { limit } => write!(
                 f,
-                "result of {} exceeds the limit of {}",
-                crate::limits::format_bytes(*size),
+                "plugin passed more than {} to the host in one go",
                 crate::limits::format_bytes(*limit)
             ),
             Fault::Trap { message } => write!(f, "trap: {message}"),
@@ -100,10 +98,16 @@ pub(crate) struct FaultEvidence<'a> {
     pub deadline: Duration,
     /// The memory cap, and whether the limiter refused a growth during the call.
     pub memory_limit: usize,
+    /// The cap on data copied from the plugin into the host per transfer.
+    pub max_result: usize,
     pub memory_refused: bool,
     /// The tail of the plugin's stderr during the call.
     pub stderr_tail: &'a str,
 }
+
+/// How wasmtime's error begins when a lift exceeds `Store::set_hostcall_fuel`.
+const HOSTCALL_FUEL_EXHAUSTED: &str =
+    "too much data is being copied between the host and the guest";
 
 /// The longest panic message kept, in bytes.
 const MAX_PANIC_MESSAGE: usize = 1024;
@@ -114,6 +118,15 @@ pub(crate) fn classify(error: &wasmtime::Error, evidence: &FaultEvidence<'_>) ->
     if evidence.memory_refused {
         return Fault::MemoryLimit {
             limit: evidence.memory_limit,
+        };
+    }
+    // wasmtime's "hostcall fuel" error type is private; its message is stable.
+    if error
+        .chain()
+        .any(|e| e.to_string().starts_with(HOSTCALL_FUEL_EXHAUSTED))
+    {
+        return Fault::ResultTooLarge {
+            limit: evidence.max_result,
         };
     }
     if error

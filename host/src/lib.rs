@@ -35,7 +35,6 @@ mod limits;
 mod loader;
 mod manifest;
 mod quarantine;
-mod result_size;
 mod sandbox;
 mod spi;
 mod state;

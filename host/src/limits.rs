@@ -15,7 +15,9 @@ pub struct Limits {
     pub memory: usize,
     /// Cap on the elements of each table.
     pub table_elements: usize,
-    /// Cap on the bytes of strings and lists a call may return.
+    /// Cap on the bytes the plugin may hand the host in one transfer: a
+    /// call's result (strings and lists, counted as they are copied), or the
+    /// arguments of one import call such as a log line.
     pub max_result: usize,
     /// Cap on the stdout and stderr bytes logged per call (the rest is counted and dropped).
     pub max_output: usize,

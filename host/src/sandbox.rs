@@ -14,7 +14,6 @@ use crate::fault::{Fault, FaultEvidence, classify};
 use crate::limits::Limits;
 use crate::manifest::{DirGrant, DirMode};
 use crate::quarantine::{Quarantine, QuarantinePolicy};
-use crate::result_size::ResultSize;
 use crate::spi::{Spi, SpiSet};
 use crate::state::{Limiter, StoreData};
 use crate::{Error, Result};
@@ -164,6 +163,11 @@ impl WasmPlugin {
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
+        // Caps what wasmtime copies out of the guest in one transfer (a
+        // result, or an import's arguments), counted as it lifts: a hostile
+        // list of strings that all point at one large buffer is refused
+        // before the host allocates it, not after.
+        store.set_hostcall_fuel(self.limits.max_result);
         self.arm(&mut store);
         lock(&self.stats).instantiations += 1;
         let fail = |store: &Store<StoreData>, e: wasmtime::Error| Error::Instantiate {
@@ -231,6 +235,7 @@ impl WasmPlugin {
                 deadline: self.limits.deadline,
                 memory_limit: self.limits.memory,
                 memory_refused: store.data().limiter.refused,
+                max_result: self.limits.max_result,
                 stderr_tail: &tail,
             },
         )
@@ -262,7 +267,7 @@ impl WasmPlugin {
     /// plugin's own error comes back as [`Error::Plugin`], a trap or a limit
     /// as [`Error::Fault`] (the instance is then dropped and the next call
     /// gets a fresh one).
-    pub(crate) fn call<R: ResultSize>(
+    pub(crate) fn call<R>(
         &self,
         spi: Spi,
         op: &'static str,
@@ -307,20 +312,7 @@ impl WasmPlugin {
             .limits
             .fuel
             .saturating_sub(warm.store.get_fuel().unwrap_or(0));
-        let result = match outcome {
-            Ok(value) => {
-                let size = value.result_size();
-                if size > self.limits.max_result {
-                    Err(Fault::ResultTooLarge {
-                        size,
-                        limit: self.limits.max_result,
-                    })
-                } else {
-                    Ok(value)
-                }
-            }
-            Err(e) => Err(self.classify(&warm.store, &e)),
-        };
+        let result = outcome.map_err(|e| self.classify(&warm.store, &e));
         tracing::debug!(
             fuel_used,
             elapsed_us = started.elapsed().as_micros() as u64,

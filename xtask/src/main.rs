@@ -9,6 +9,7 @@ use xtask::{PluginCrate, SAMPLES, TEST_PLUGINS, cargo, install_plugins, run, wor
 const USAGE: &str = "usage: cargo xtask <demo | test | plugins [DIR]>
   demo     build the sample plugins into ./plugins and run the CLI on them
   test     build everything, then fmt --check, clippy -D warnings and every test
+  stress   sandbox stress figures (RSS across 100,000 traps, latency under faults)
   plugins  build the sample plugins into DIR (default ./plugins)";
 
 fn main() -> Result<()> {
@@ -16,6 +17,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("test") => test(),
+        Some("stress") => stress(),
         Some("plugins") => {
             let dir = args
                 .get(1)
@@ -131,6 +133,17 @@ fn demo() -> Result<()> {
     )?;
     println!("\nThe instances are files in {}.", instances.display());
     Ok(())
+}
+
+/// Builds the test plugin and runs the sandbox stress binary (bench profile) on it.
+fn stress() -> Result<()> {
+    let dir = workspace_root().join("target").join("stress-plugins");
+    install_plugins(&TEST_PLUGINS.iter().filter(|p| p.package == "misbehave").collect::<Vec<_>>(), &dir)?;
+    run(Command::new(cargo())
+        .current_dir(workspace_root())
+        .env("RUST_BACKTRACE", "0")
+        .args(["run", "--quiet", "--profile", "bench", "-p", "deploykit-benches", "--bin", "sandbox-stress", "--"])
+        .arg(&dir))
 }
 
 fn path(p: &Path) -> String {
