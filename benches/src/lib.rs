@@ -23,7 +23,13 @@ impl Stats {
         assert!(!samples.is_empty(), "no samples");
         samples.sort();
         let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-        Stats { median: at(0.5), p10: at(0.1), p90: at(0.9), p99: at(0.99), max: at(1.0) }
+        Stats {
+            median: at(0.5),
+            p10: at(0.1),
+            p90: at(0.9),
+            p99: at(0.99),
+            max: at(1.0),
+        }
     }
 }
 

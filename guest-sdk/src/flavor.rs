@@ -1,6 +1,6 @@
 //! The flavor SPI as a Rust trait: validate, prepare a spec, judge health, drain.
 
-use crate::{Allocation, Description, Health, Index, Json, Result, Spec};
+use crate::{Allocation, Description, Health, Index, Json, Result, Spec, VendorInfo};
 
 /// A plugin that shapes instance specs for a role (InfraKit `Flavor/0.1.1`).
 ///
@@ -23,4 +23,17 @@ pub trait FlavorPlugin {
 
     /// Best-effort clean-up before an instance is destroyed.
     fn drain(&self, properties: &Json, instance: &Description) -> Result<()>;
+
+    /// Example properties for this SPI, shown in the plugin's API info
+    /// (InfraKit's `ExampleProperties`). None by default.
+    fn example_properties(&self) -> Option<Json> {
+        None
+    }
+
+    /// Who made the plugin. A plugin that exports several SPIs answers
+    /// through the first one named in [`export_plugin!`](crate::export_plugin).
+    /// None by default.
+    fn vendor_info(&self) -> Option<VendorInfo> {
+        None
+    }
 }

@@ -1,6 +1,6 @@
 //! The group SPI as a Rust trait: commit, describe, scale and destroy groups.
 
-use crate::{GroupDescription, GroupSpec, InstanceId, Result};
+use crate::{GroupDescription, GroupSpec, InstanceId, Json, Result, VendorInfo};
 
 /// A plugin that manages groups of instances (InfraKit `Group/0.1.1`).
 ///
@@ -30,4 +30,17 @@ pub trait GroupPlugin {
 
     /// Changes a scaled group's target size.
     fn set_size(&self, id: &str, size: u32) -> Result<()>;
+
+    /// Example properties for this SPI, shown in the plugin's API info
+    /// (InfraKit's `ExampleProperties`). None by default.
+    fn example_properties(&self) -> Option<Json> {
+        None
+    }
+
+    /// Who made the plugin. A plugin that exports several SPIs answers
+    /// through the first one named in [`export_plugin!`](crate::export_plugin).
+    /// None by default.
+    fn vendor_info(&self) -> Option<VendorInfo> {
+        None
+    }
 }

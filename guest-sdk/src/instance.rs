@@ -1,6 +1,6 @@
 //! The instance SPI as a Rust trait: provision, label, destroy and describe machines.
 
-use crate::{Description, DestroyReason, InstanceId, Json, Result, Spec, Tags};
+use crate::{Description, DestroyReason, InstanceId, Json, Result, Spec, Tags, VendorInfo};
 
 /// A plugin that manages machines (InfraKit `Instance/0.6.1`).
 ///
@@ -23,4 +23,17 @@ pub trait InstancePlugin {
     /// Lists the instances carrying every one of `tags` (an empty filter
     /// matches all); fills `properties` only when `properties` is true.
     fn describe_instances(&self, tags: &Tags, properties: bool) -> Result<Vec<Description>>;
+
+    /// Example properties for this SPI, shown in the plugin's API info
+    /// (InfraKit's `ExampleProperties`). None by default.
+    fn example_properties(&self) -> Option<Json> {
+        None
+    }
+
+    /// Who made the plugin. A plugin that exports several SPIs answers
+    /// through the first one named in [`export_plugin!`](crate::export_plugin).
+    /// None by default.
+    fn vendor_info(&self) -> Option<VendorInfo> {
+        None
+    }
 }

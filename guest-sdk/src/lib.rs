@@ -120,6 +120,7 @@ mod flavor;
 mod group;
 mod instance;
 mod json;
+pub mod kv;
 pub mod log;
 #[cfg(not(all(feature = "guest", target_arch = "wasm32")))]
 pub mod testing;
@@ -140,7 +141,7 @@ pub use instance::InstancePlugin;
 pub use json::{Json, parse_json};
 pub use types::{
     Allocation, Attachment, Description, DestroyReason, GroupDescription, GroupSpec, Health, Index,
-    InstanceId, LogicalId, Spec, Tags,
+    InstanceId, LogicalId, Spec, Tags, VendorInfo,
 };
 
 /// Exports a plugin type as a component implementing the named SPIs.

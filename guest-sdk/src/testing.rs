@@ -12,3 +12,8 @@
 pub fn set_config(json_text: impl Into<String>) {
     crate::config::backend::set(json_text.into());
 }
+
+/// Empties the current thread's in-memory [`kv`](crate::kv) store.
+pub fn clear_kv() {
+    crate::kv::backend::clear();
+}

@@ -198,6 +198,20 @@ pub struct GroupDescription {
     pub converged: bool,
 }
 
+/// Who made a plugin (InfraKit's `spi.VendorInfo`), shown in its API info.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorInfo {
+    /// The plugin's name, such as `infrakit-instance-file`.
+    #[serde(rename = "Name", default)]
+    pub name: String,
+    /// Its version.
+    #[serde(rename = "Version", default)]
+    pub version: String,
+    /// Where to learn more.
+    #[serde(rename = "URL", default)]
+    pub url: String,
+}
+
 /// Reads a JSON `null` as the type's default, as Go does for nil maps and slices.
 fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where

@@ -1,4 +1,4 @@
-//! The `host-imports` world's bindings: the WIT types and the `log` and `config` imports.
+//! The `host-imports` world's bindings: the WIT types and the `log`, `config` and `kv` imports.
 //!
 //! Only this world is generated here. The exports are generated in the plugin
 //! crate by [`export_plugin!`](crate::export_plugin), which maps these modules
@@ -7,7 +7,7 @@
 //! would then claim exports it does not implement.
 
 wit_bindgen::generate!({
-    path: "../wit/since_v0.1.0",
+    path: "../wit/since_v0.2.0",
     world: "host-imports",
     generate_all,
 });

@@ -104,6 +104,20 @@ pub enum Error {
     /// The wasmtime engine could not be configured.
     #[error("cannot configure the WebAssembly engine: {0}")]
     Engine(String),
+
+    /// The group controller refused a request; the message is InfraKit's own
+    /// (for example `Group 'x' is not being watched`).
+    #[error("{0}")]
+    Group(String),
+
+    /// The state store (the committed group specs) could not be read or written.
+    #[error("state file {}: {reason}", path.display())]
+    State {
+        /// The database file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl Error {

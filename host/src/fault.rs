@@ -114,30 +114,12 @@ const MAX_PANIC_MESSAGE: usize = 1024;
 
 /// Names the fault behind a wasmtime error.
 pub(crate) fn classify(error: &wasmtime::Error, evidence: &FaultEvidence<'_>) -> Fault {
-    let trap = error.downcast_ref::<Trap>().copied();
     if evidence.memory_refused {
         return Fault::MemoryLimit {
             limit: evidence.memory_limit,
         };
     }
-    // wasmtime's "hostcall fuel" error type is private; its message is stable.
-    if error
-        .chain()
-        .any(|e| e.to_string().starts_with(HOSTCALL_FUEL_EXHAUSTED))
-    {
-        return Fault::ResultTooLarge {
-            limit: evidence.max_result,
-        };
-    }
-    if error
-        .downcast_ref::<crate::deadline_io::HostDeadline>()
-        .is_some()
-    {
-        return Fault::DeadlineExceeded {
-            deadline: evidence.deadline,
-        };
-    }
-    match trap {
+    match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Fault::OutOfFuel {
             budget: evidence.fuel_budget,
         },
@@ -145,11 +127,35 @@ pub(crate) fn classify(error: &wasmtime::Error, evidence: &FaultEvidence<'_>) ->
             deadline: evidence.deadline,
         },
         Some(Trap::StackOverflow) => Fault::StackOverflow,
-        _ => match panic_message(evidence.stderr_tail) {
-            Some(message) => Fault::Panic { message },
-            None => Fault::Trap {
-                message: root_message(error),
-            },
+        Some(_) => trap_or_panic(error, evidence),
+        None if error
+            .downcast_ref::<crate::deadline_io::HostDeadline>()
+            .is_some() =>
+        {
+            Fault::DeadlineExceeded {
+                deadline: evidence.deadline,
+            }
+        }
+        // wasmtime's "hostcall fuel" error type is private; its message is stable.
+        None if error
+            .root_cause()
+            .to_string()
+            .starts_with(HOSTCALL_FUEL_EXHAUSTED) =>
+        {
+            Fault::ResultTooLarge {
+                limit: evidence.max_result,
+            }
+        }
+        None => trap_or_panic(error, evidence),
+    }
+}
+
+/// A panic when the guest's stderr shows one, otherwise the trap's own message.
+fn trap_or_panic(error: &wasmtime::Error, evidence: &FaultEvidence<'_>) -> Fault {
+    match panic_message(evidence.stderr_tail) {
+        Some(message) => Fault::Panic { message },
+        None => Fault::Trap {
+            message: root_message(error),
         },
     }
 }

@@ -2,18 +2,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Duration;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use serde::Serialize;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
+use crate::cache::{CacheOutcome, ComponentCache};
 use crate::engine::{EpochTicker, new_engine};
 use crate::limits::Limits;
 use crate::loader::{self, LoadContext, Loaded};
 use crate::quarantine::QuarantinePolicy;
-use crate::sandbox::WasmPlugin;
 use crate::spi::{Flavor, Group, Instance, NativePlugin, Spi};
 use crate::state::StoreData;
 use crate::{Error, Result};
@@ -37,11 +36,25 @@ pub struct Host {
     inner: Arc<HostInner>,
 }
 
+/// A reference to a [`Host`] that does not keep it alive, for the built-in
+/// controllers the host's own registry holds (a strong one would be a cycle).
+#[derive(Clone)]
+pub(crate) struct WeakHost(Weak<HostInner>);
+
+impl WeakHost {
+    /// The host, unless every [`Host`] handle has been dropped.
+    pub(crate) fn upgrade(&self) -> Option<Host> {
+        self.0.upgrade().map(|inner| Host { inner })
+    }
+}
+
 struct HostInner {
     engine: Engine,
     linker: Linker<StoreData>,
     defaults: Limits,
     quarantine: QuarantinePolicy,
+    cache: Option<ComponentCache>,
+    kv: Option<Arc<dyn crate::KvStore>>,
     plugins: RwLock<BTreeMap<String, Entry>>,
     _ticker: EpochTicker,
 }
@@ -49,29 +62,47 @@ struct HostInner {
 /// A registry entry.
 #[derive(Clone)]
 enum Entry {
-    Wasm {
-        plugin: Arc<WasmPlugin>,
-        path: PathBuf,
-        wit: String,
-        size: u64,
-        load_time: Duration,
-    },
+    Wasm { loaded: Loaded, path: PathBuf },
     Native(NativePlugin),
-    Failed {
-        path: PathBuf,
-        reason: String,
-    },
+    Failed { path: PathBuf, reason: String },
 }
 
 /// Configures and builds a [`Host`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct HostBuilder {
     plugin_dir: Option<PathBuf>,
     limits: Limits,
     quarantine: QuarantinePolicy,
+    cache_dir: Option<PathBuf>,
+    kv: Option<Arc<dyn crate::KvStore>>,
+}
+
+impl std::fmt::Debug for HostBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostBuilder")
+            .field("plugin_dir", &self.plugin_dir)
+            .field("limits", &self.limits)
+            .field("cache_dir", &self.cache_dir)
+            .field("kv", &self.kv.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HostBuilder {
+    /// Where the `kv` import keeps plugins' keys (one namespace per plugin).
+    /// Without one, `kv` calls fail with `unavailable`.
+    pub fn kv_store(mut self, kv: Arc<dyn crate::KvStore>) -> Self {
+        self.kv = Some(kv);
+        self
+    }
+
+    /// Caches compiled plugins in `dir` (created owner-only), so later loads
+    /// of an unchanged `.wasm` skip compilation.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
     /// Loads every `*.wasm` in `dir` (with its `<name>.toml` manifest) at build time.
     pub fn plugin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.plugin_dir = Some(dir.into());
@@ -100,6 +131,12 @@ impl HostBuilder {
             .map_err(|e| Error::Engine(e.to_string()))?;
         crate::bindings::add_to_linker(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
         crate::deadline_io::add_to_linker(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
+        let cache = self
+            .cache_dir
+            .as_deref()
+            .map(|dir| ComponentCache::open(dir, &engine))
+            .transpose()
+            .map_err(Error::Engine)?;
         let ticker = EpochTicker::start(&engine)?;
         let host = Host {
             inner: Arc::new(HostInner {
@@ -107,6 +144,8 @@ impl HostBuilder {
                 linker,
                 defaults: self.limits,
                 quarantine: self.quarantine,
+                cache,
+                kv: self.kv,
                 plugins: RwLock::new(BTreeMap::new()),
                 _ticker: ticker,
             }),
@@ -159,6 +198,10 @@ pub struct PluginInfo {
     pub size: Option<u64>,
     /// How long loading took, in milliseconds.
     pub load_ms: Option<f64>,
+    /// Whether the compiled plugin came from the cache (`hit`), was compiled (`miss`), or no cache is set (`off`).
+    pub cache: Option<CacheOutcome>,
+    /// Who made it, if the plugin says (WIT 0.2.0 and later).
+    pub vendor: Option<crate::VendorInfo>,
     /// The limits its calls run under.
     pub limits: Option<LimitsInfo>,
     /// Calls so far.
@@ -202,6 +245,11 @@ impl Host {
         HostBuilder::default()
     }
 
+    /// A reference that does not keep the host alive.
+    pub(crate) fn downgrade(&self) -> WeakHost {
+        WeakHost(Arc::downgrade(&self.inner))
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Entry>> {
         self.inner.plugins.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -219,6 +267,8 @@ impl Host {
             linker: &self.inner.linker,
             defaults: &self.inner.defaults,
             quarantine: &self.inner.quarantine,
+            cache: self.inner.cache.as_ref(),
+            kv: &self.inner.kv,
         }
     }
 
@@ -248,13 +298,8 @@ impl Host {
         let outcome = loader::load(&self.context(), path);
         let mut plugins = self.write();
         let (name, entry) = match outcome {
-            Ok(Loaded {
-                plugin,
-                wit,
-                size,
-                load_time,
-            }) => {
-                let name = plugin.name.to_string();
+            Ok(loaded) => {
+                let name = loaded.plugin.name.to_string();
                 if let Some(Entry::Wasm { path: other, .. }) = plugins.get(&name)
                     && other != path
                 {
@@ -267,15 +312,12 @@ impl Host {
                         reason,
                     });
                 }
-                tracing::info!(plugin = %name, path = %path.display(), spis = ?plugin.spis.to_vec(), wit = %wit, "plugin loaded");
+                tracing::info!(plugin = %name, path = %path.display(), spis = ?loaded.plugin.spis.to_vec(), wit = %loaded.wit, cache = ?loaded.cache, "plugin loaded");
                 (
                     name,
                     Entry::Wasm {
-                        plugin,
+                        loaded,
                         path: path.to_owned(),
-                        wit,
-                        size,
-                        load_time,
                     },
                 )
             }
@@ -302,21 +344,13 @@ impl Host {
     /// Loads a file without registering it: what `plugins check` does.
     pub fn check_file(&self, path: &Path) -> Result<PluginInfo> {
         match loader::load(&self.context(), path) {
-            Ok(Loaded {
-                plugin,
-                wit,
-                size,
-                load_time,
-            }) => {
-                let name = plugin.name.to_string();
+            Ok(loaded) => {
+                let name = loaded.plugin.name.to_string();
                 Ok(info(
                     &name,
                     &Entry::Wasm {
-                        plugin,
+                        loaded,
                         path: path.to_owned(),
-                        wit,
-                        size,
-                        load_time,
                     },
                 ))
             }
@@ -360,10 +394,12 @@ impl Host {
                 path: path.clone(),
                 reason: reason.clone(),
             }),
-            Entry::Wasm { plugin, .. } if !plugin.spis.contains(spi) => Err(Error::MissingSpi {
-                name: name.to_owned(),
-                spi,
-            }),
+            Entry::Wasm { loaded, .. } if !loaded.plugin.spis.contains(spi) => {
+                Err(Error::MissingSpi {
+                    name: name.to_owned(),
+                    spi,
+                })
+            }
             Entry::Native(n) if !n.spis().contains(spi) => Err(Error::MissingSpi {
                 name: name.to_owned(),
                 spi,
@@ -375,7 +411,7 @@ impl Host {
     /// The instance SPI of plugin `name`.
     pub fn instance(&self, name: &str) -> Result<Arc<dyn Instance>> {
         Ok(match self.lookup(name, Spi::Instance)? {
-            Entry::Wasm { plugin, .. } => plugin,
+            Entry::Wasm { loaded, .. } => loaded.plugin,
             Entry::Native(n) => n.instance.expect("checked by lookup"),
             Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
         })
@@ -384,7 +420,7 @@ impl Host {
     /// The flavor SPI of plugin `name`.
     pub fn flavor(&self, name: &str) -> Result<Arc<dyn Flavor>> {
         Ok(match self.lookup(name, Spi::Flavor)? {
-            Entry::Wasm { plugin, .. } => plugin,
+            Entry::Wasm { loaded, .. } => loaded.plugin,
             Entry::Native(n) => n.flavor.expect("checked by lookup"),
             Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
         })
@@ -393,7 +429,7 @@ impl Host {
     /// The group SPI of plugin `name`.
     pub fn group(&self, name: &str) -> Result<Arc<dyn Group>> {
         Ok(match self.lookup(name, Spi::Group)? {
-            Entry::Wasm { plugin, .. } => plugin,
+            Entry::Wasm { loaded, .. } => loaded.plugin,
             Entry::Native(n) => n.group.expect("checked by lookup"),
             Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
         })
@@ -410,26 +446,25 @@ fn info(name: &str, entry: &Entry) -> PluginInfo {
         error: None,
         size: None,
         load_ms: None,
+        cache: None,
+        vendor: None,
         limits: None,
         calls: 0,
         errors: 0,
         faults: 0,
     };
     match entry {
-        Entry::Wasm {
-            plugin,
-            path,
-            wit,
-            size,
-            load_time,
-        } => {
+        Entry::Wasm { loaded, path } => {
+            let plugin = &loaded.plugin;
             let stats = plugin.stats();
             info.spis = plugin.spis.to_vec();
-            info.wit = Some(wit.clone());
+            info.wit = Some(loaded.wit.clone());
             info.path = Some(path.clone());
             info.state = PluginState::Loaded;
-            info.size = Some(*size);
-            info.load_ms = Some(load_time.as_secs_f64() * 1000.0);
+            info.size = Some(loaded.size);
+            info.load_ms = Some(loaded.load_time.as_secs_f64() * 1000.0);
+            info.cache = Some(loaded.cache);
+            info.vendor = loaded.vendor.clone();
             info.limits = Some((&plugin.limits).into());
             info.calls = stats.calls;
             info.errors = stats.errors;

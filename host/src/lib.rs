@@ -25,12 +25,16 @@
 #![deny(missing_docs)]
 
 mod bindings;
+mod cache;
 mod capture;
 mod deadline_io;
 mod engine;
 mod error;
 mod fault;
+mod group;
 mod host;
+mod imports;
+mod kv;
 mod limits;
 mod loader;
 mod manifest;
@@ -38,19 +42,27 @@ mod quarantine;
 mod sandbox;
 mod spi;
 mod state;
+mod store;
 pub mod wire;
 
+pub use cache::CacheOutcome;
 pub use deploykit_sdk::{
     Allocation, Attachment, Description, DestroyReason, GroupDescription, GroupSpec, Health, Index,
-    InstanceId, Json, LogicalId, Spec, Tags,
+    InstanceId, Json, LogicalId, Spec, Tags, VendorInfo,
 };
 pub use error::{Error, Result};
 pub use fault::Fault;
+pub use group::{
+    BOOTSTRAP_HASH, CONFIG_HASH_TAG, GROUP_TAG, GroupController, GroupOptions, GroupStatus,
+    LOGICAL_ID_TAG,
+};
 pub use host::{Host, HostBuilder, LimitsInfo, PluginInfo, PluginState};
+pub use kv::{KvStore, MemoryKv};
 pub use limits::{Limits, LimitsOverride};
 pub use manifest::{DirGrant, DirMode, Manifest};
 pub use quarantine::QuarantinePolicy;
 pub use spi::{Flavor, Group, Instance, NativePlugin, Spi, SpiSet};
+pub use store::StateStore;
 
 /// The plugin's own error type, shared with the guest SDK.
 pub use deploykit_sdk::Error as PluginError;

@@ -7,11 +7,14 @@ use std::time::{Duration, Instant};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::bindings::{self, flavor, group, instance};
+use crate::bindings::{
+    self, FlavorIndices, GroupIndices, InstanceIndices, MetadataIndices, Version,
+};
+use crate::cache::{CacheOutcome, ComponentCache};
 use crate::limits::Limits;
 use crate::manifest::{DirMode, Manifest};
 use crate::quarantine::QuarantinePolicy;
-use crate::sandbox::{Grants, SpiIndices, WasmPlugin};
+use crate::sandbox::{Grants, PluginParts, SpiIndices, WasmPlugin};
 use crate::spi::{Spi, SpiSet};
 use crate::state::StoreData;
 
@@ -19,14 +22,17 @@ use crate::state::StoreData;
 const PACKAGE: &str = "deploykit:plugin";
 
 /// The WIT versions this host can load.
-pub(crate) const SUPPORTED_WIT: &[&str] = &["0.1.x"];
+pub(crate) use bindings::SUPPORTED as SUPPORTED_WIT;
 
 /// A plugin that loaded, with facts for `plugins ls`.
+#[derive(Clone)]
 pub(crate) struct Loaded {
     pub plugin: Arc<WasmPlugin>,
     pub wit: String,
     pub size: u64,
     pub load_time: Duration,
+    pub cache: CacheOutcome,
+    pub vendor: Option<deploykit_sdk::VendorInfo>,
 }
 
 /// Why a file did not load.
@@ -42,6 +48,8 @@ pub(crate) struct LoadContext<'a> {
     pub linker: &'a Linker<StoreData>,
     pub defaults: &'a Limits,
     pub quarantine: &'a QuarantinePolicy,
+    pub cache: Option<&'a ComponentCache>,
+    pub kv: &'a Option<Arc<dyn crate::KvStore>>,
 }
 
 /// The plugin name a file gets without a manifest: its stem.
@@ -70,27 +78,30 @@ pub(crate) fn load(cx: &LoadContext<'_>, path: &Path) -> Result<Loaded, LoadFail
     let bytes =
         std::fs::read(path).map_err(|e| fail(&name, format!("cannot read the file: {e}")))?;
     check_format(&bytes).map_err(|r| fail(&name, r))?;
-    let component = Component::new(cx.engine, &bytes)
-        .map_err(|e| fail(&name, format!("not a valid component: {}", first_line(&e))))?;
-    let (spis, wit) = inspect(cx.engine, &component).map_err(|r| fail(&name, r))?;
+    let compiled = match cx.cache {
+        Some(cache) => cache.load(cx.engine, &bytes),
+        None => Component::new(cx.engine, &bytes).map(|c| (c, CacheOutcome::Off)),
+    };
+    let (component, cache) =
+        compiled.map_err(|e| fail(&name, format!("not a valid component: {}", first_line(&e))))?;
+    let (spis, wit, version) = inspect(cx.engine, &component).map_err(|r| fail(&name, r))?;
     let pre = cx
         .linker
         .instantiate_pre(&component)
         .map_err(|e| fail(&name, format!("cannot link: {}", first_line(&e))))?;
     let indices = (|| -> wasmtime::Result<SpiIndices> {
+        let lookup = |spi: Spi| spis.contains(spi);
         Ok(SpiIndices {
-            instance: spis
-                .contains(Spi::Instance)
-                .then(|| instance::GuestIndices::new(&pre))
+            instance: lookup(Spi::Instance)
+                .then(|| InstanceIndices::new(version, &pre))
                 .transpose()?,
-            flavor: spis
-                .contains(Spi::Flavor)
-                .then(|| flavor::GuestIndices::new(&pre))
+            flavor: lookup(Spi::Flavor)
+                .then(|| FlavorIndices::new(version, &pre))
                 .transpose()?,
-            group: spis
-                .contains(Spi::Group)
-                .then(|| group::GuestIndices::new(&pre))
+            group: lookup(Spi::Group)
+                .then(|| GroupIndices::new(version, &pre))
                 .transpose()?,
+            metadata: MetadataIndices::new(version, &pre)?,
         })
     })()
     .map_err(|e| {
@@ -100,22 +111,30 @@ pub(crate) fn load(cx: &LoadContext<'_>, path: &Path) -> Result<Loaded, LoadFail
         )
     })?;
     let grants = prepare_grants(&manifest).map_err(|r| fail(&name, r))?;
-    let limits = cx.defaults.with(&manifest.limits);
-    let plugin = WasmPlugin::new(
-        name.as_str().into(),
+    let plugin = WasmPlugin::new(PluginParts {
+        name: name.as_str().into(),
         spis,
-        limits,
+        limits: cx.defaults.with(&manifest.limits),
         pre,
         indices,
         grants,
-        manifest.config_json().into(),
-        cx.quarantine.clone(),
-    );
+        config: manifest.config_json().into(),
+        kv: cx.kv.clone(),
+        policy: cx.quarantine.clone(),
+    });
+    // Asked once at load, through the sandbox like any call; a plugin that
+    // cannot answer loads anyway (its calls will report the fault).
+    let vendor = plugin.vendor_info().unwrap_or_else(|e| {
+        tracing::warn!(plugin = %name, "vendor-info failed: {e}");
+        None
+    });
     Ok(Loaded {
+        vendor,
         plugin: Arc::new(plugin),
         wit,
         size: bytes.len() as u64,
         load_time: started.elapsed(),
+        cache,
     })
 }
 
@@ -138,54 +157,53 @@ fn check_format(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-/// Finds the SPIs a component exports and the WIT version they come from.
-fn inspect(engine: &Engine, component: &Component) -> Result<(SpiSet, String), String> {
+/// Finds the SPIs a component exports and the one WIT version they come from.
+fn inspect(engine: &Engine, component: &Component) -> Result<(SpiSet, String, Version), String> {
     let ty = component.component_type();
     let mut spis = SpiSet::default();
-    let mut versions = Vec::new();
+    let mut found: Option<(String, Version)> = None;
     for (export, _) in ty.exports(engine) {
         let Some((iface, version)) = parse_interface(export) else {
             continue;
         };
-        let spi = match iface {
-            "instance" => Spi::Instance,
-            "flavor" => Spi::Flavor,
-            "group" => Spi::Group,
-            _ => continue,
-        };
-        if !supported(version) {
+        let Some(v) = Version::of(version) else {
             return Err(unsupported(export, version));
+        };
+        match &found {
+            Some((first, fv)) if *fv != v => {
+                return Err(format!(
+                    "mixes WIT versions {first} and {version}; a plugin targets one"
+                ));
+            }
+            _ => found = Some((version.to_owned(), v)),
         }
-        spis = spis.with(spi);
-        versions.push(version.to_owned());
+        spis = match iface {
+            "instance" => spis.with(Spi::Instance),
+            "flavor" => spis.with(Spi::Flavor),
+            "group" => spis.with(Spi::Group),
+            _ => spis,
+        };
     }
     for (import, _) in ty.imports(engine) {
         if let Some((_, version)) = parse_interface(import)
-            && !supported(version)
+            && Version::of(version).is_none()
         {
             return Err(unsupported(import, version));
         }
     }
-    if spis.is_empty() {
-        return Err(format!(
-            "exports no deploykit SPI (expected {PACKAGE}/instance, /flavor or /group @{})",
-            bindings::WIT_VERSION
-        ));
+    match found {
+        Some((wit, version)) if !spis.is_empty() => Ok((spis, wit, version)),
+        _ => Err(format!(
+            "exports no deploykit SPI (expected {PACKAGE}/instance, /flavor or /group in WIT {})",
+            SUPPORTED_WIT.join(", ")
+        )),
     }
-    versions.sort();
-    versions.dedup();
-    Ok((spis, versions.join(",")))
 }
 
 /// `deploykit:plugin/instance@0.1.0` -> `("instance", "0.1.0")`.
 fn parse_interface(name: &str) -> Option<(&str, &str)> {
     let rest = name.strip_prefix(PACKAGE)?.strip_prefix('/')?;
     rest.split_once('@')
-}
-
-/// Whether a WIT version is in a supported semver track (0.1.x).
-fn supported(version: &str) -> bool {
-    version.starts_with("0.1.")
 }
 
 fn unsupported(item: &str, version: &str) -> String {
@@ -256,8 +274,9 @@ mod tests {
             Some(("instance", "0.1.0"))
         );
         assert_eq!(parse_interface("wasi:cli/stdout@0.2.6"), None);
-        assert!(supported("0.1.3"));
-        assert!(!supported("0.3.0"));
-        assert!(!supported("1.0.0"));
+        assert_eq!(Version::of("0.1.3"), Some(Version::V0_1));
+        assert_eq!(Version::of("0.2.0"), Some(Version::V0_2));
+        assert_eq!(Version::of("0.3.0"), None);
+        assert_eq!(Version::of("1.0.0"), None);
     }
 }

@@ -68,6 +68,10 @@ impl Quarantine {
     pub(crate) fn record_fault(&mut self, fault: &Fault, now: Instant) -> Option<Duration> {
         self.last = Some(fault.clone());
         self.recent.push_back(now);
+        // Only the last `faults` timestamps decide; keep no more than that.
+        while self.recent.len() > self.policy.faults.max(1) {
+            self.recent.pop_front();
+        }
         while self
             .recent
             .front()

@@ -7,7 +7,10 @@ use wasmtime::Store;
 use wasmtime::component::InstancePre;
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
-use crate::bindings::{flavor, group, instance, wit};
+use crate::bindings::{
+    FlavorExport, FlavorIndices, GroupExport, GroupIndices, InstanceExport, InstanceIndices,
+    MetadataExport, MetadataIndices, wit,
+};
 use crate::capture::Capture;
 use crate::engine::deadline_ticks;
 use crate::fault::{Fault, FaultEvidence, classify};
@@ -20,16 +23,18 @@ use crate::{Error, Result};
 
 /// The export lookups of each SPI a component implements, resolved once at load.
 pub(crate) struct SpiIndices {
-    pub instance: Option<instance::GuestIndices>,
-    pub flavor: Option<flavor::GuestIndices>,
-    pub group: Option<group::GuestIndices>,
+    pub instance: Option<InstanceIndices>,
+    pub flavor: Option<FlavorIndices>,
+    pub group: Option<GroupIndices>,
+    pub metadata: MetadataIndices,
 }
 
 /// A live instance's typed exports.
 pub(crate) struct Exports {
-    pub instance: Option<instance::Guest>,
-    pub flavor: Option<flavor::Guest>,
-    pub group: Option<group::Guest>,
+    pub instance: Option<InstanceExport>,
+    pub flavor: Option<FlavorExport>,
+    pub group: Option<GroupExport>,
+    pub metadata: MetadataExport,
 }
 
 /// A warm instance: its store and exports.
@@ -63,10 +68,24 @@ pub(crate) struct WasmPlugin {
     indices: SpiIndices,
     grants: Grants,
     config: Arc<str>,
+    kv: Option<Arc<dyn crate::KvStore>>,
     pool: Mutex<Pool>,
     slot_free: Condvar,
     quarantine: Mutex<Quarantine>,
     stats: Mutex<CallStats>,
+}
+
+/// What a [`WasmPlugin`] is made of, gathered by the loader.
+pub(crate) struct PluginParts {
+    pub name: Arc<str>,
+    pub spis: SpiSet,
+    pub limits: Limits,
+    pub pre: InstancePre<StoreData>,
+    pub indices: SpiIndices,
+    pub grants: Grants,
+    pub config: Arc<str>,
+    pub kv: Option<Arc<dyn crate::KvStore>>,
+    pub policy: QuarantinePolicy,
 }
 
 /// Warm instances and the number of calls running.
@@ -80,36 +99,40 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl WasmPlugin {
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "a constructor called from one place, the loader"
-    )]
-    pub(crate) fn new(
-        name: Arc<str>,
-        spis: SpiSet,
-        limits: Limits,
-        pre: InstancePre<StoreData>,
-        indices: SpiIndices,
-        grants: Grants,
-        config: Arc<str>,
-        policy: QuarantinePolicy,
-    ) -> WasmPlugin {
+    pub(crate) fn new(parts: PluginParts) -> WasmPlugin {
         WasmPlugin {
-            name,
-            spis,
-            limits,
-            pre,
-            indices,
-            grants,
-            config,
+            name: parts.name,
+            spis: parts.spis,
+            limits: parts.limits,
+            pre: parts.pre,
+            indices: parts.indices,
+            grants: parts.grants,
+            config: parts.config,
+            kv: parts.kv,
             pool: Mutex::new(Pool {
                 warm: Vec::new(),
                 busy: 0,
             }),
             slot_free: Condvar::new(),
-            quarantine: Mutex::new(Quarantine::new(policy)),
+            quarantine: Mutex::new(Quarantine::new(parts.policy)),
             stats: Mutex::new(CallStats::default()),
         }
+    }
+
+    /// Who made the plugin (0.2.0 plugins may say); asked through the sandbox.
+    pub(crate) fn vendor_info(&self) -> Result<Option<deploykit_sdk::VendorInfo>> {
+        if !self.indices.metadata.exists() {
+            return Ok(None);
+        }
+        let spi = self.spis.to_vec()[0];
+        let vendor = self.call(spi, "vendor-info", |e, s| {
+            e.metadata.call_vendor_info(s).map(Ok)
+        })?;
+        Ok(vendor.map(|v| deploykit_sdk::VendorInfo {
+            name: v.name,
+            version: v.version,
+            url: v.url,
+        }))
     }
 
     pub(crate) fn stats(&self) -> CallStats {
@@ -160,6 +183,7 @@ impl WasmPlugin {
             stdout,
             stderr,
             deadline: None,
+            kv: self.kv.clone(),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
@@ -202,6 +226,7 @@ impl WasmPlugin {
                     .as_ref()
                     .map(|i| i.load(&mut store, &instance))
                     .transpose()?,
+                metadata: self.indices.metadata.load(&mut store, &instance)?,
             })
         })();
         let exports = loaded.map_err(|e| fail(&store, e))?;

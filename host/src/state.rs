@@ -27,6 +27,8 @@ pub(crate) struct StoreData {
     pub stderr: Capture,
     /// When the running call must end; host waits stop here.
     pub deadline: Option<Instant>,
+    /// The host's key-value store for the `kv` import, if it has one.
+    pub kv: Option<Arc<dyn crate::KvStore>>,
 }
 
 impl WasiView for StoreData {

@@ -11,6 +11,8 @@ fn deploykit(folder: &PluginFolder, args: &[&str], stdin: Option<&str>) -> Outpu
     let mut child = Command::new(env!("CARGO_BIN_EXE_deploykit"))
         .arg("--plugins")
         .arg(folder.path())
+        .arg("--state")
+        .arg(folder.path().join("state"))
         .args(args)
         .env("RUST_LOG", "off")
         .stdin(Stdio::piped())
@@ -61,7 +63,8 @@ fn plugins_ls_json_lists_loaded_and_failed_plugins() -> Result<()> {
     );
     let files = list.iter().find(|p| p["name"] == "instance-file").unwrap();
     assert_eq!(files["spis"], serde_json::json!(["instance"]));
-    assert_eq!(files["wit"], "0.1.0");
+    assert_eq!(files["wit"], "0.2.0");
+    assert_eq!(files["vendor"]["Name"], "deploykit-instance-file");
     assert_eq!(files["state"], "loaded");
     assert!(
         files["path"]
@@ -87,7 +90,7 @@ fn plugins_check_reports_success_and_the_reason_for_failure() -> Result<()> {
         None,
     ));
     assert!(
-        out.starts_with("ok: instance-file implements instance (WIT 0.1.0)"),
+        out.starts_with("ok: instance-file implements instance (WIT 0.2.0)"),
         "{out}"
     );
     let err = failed(&deploykit(
@@ -248,5 +251,61 @@ fn errors_are_one_line_and_exit_non_zero() -> Result<()> {
         Some("{not json"),
     ));
     assert!(err.starts_with("error: stdin is not valid JSON"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn wit_versions_side_by_side_and_an_unsupported_one_refused() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    folder.add("legacy-v0_1", "legacy", None)?;
+    folder.add("future-v0_3", "future", None)?;
+    let list: Value =
+        serde_json::from_str(&ok(&deploykit(&folder, &["--json", "plugins", "ls"], None)))?;
+    let by = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("legacy")["wit"], "0.1.0");
+    assert_eq!(by("instance-file")["wit"], "0.2.0");
+    assert_eq!(by("future")["state"], "failed");
+    let reason = by("future")["error"].as_str().unwrap().to_owned();
+    assert!(
+        reason.contains("deploykit:plugin@0.3.0") && reason.ends_with("supports 0.1.x, 0.2.x"),
+        "{reason}"
+    );
+    // Both versions answer the same command.
+    let legacy = ok(&deploykit(
+        &folder,
+        &["instance", "provision", "legacy", "-"],
+        Some(r#"{"Tags":{"a":"1"}}"#),
+    ));
+    assert_eq!(legacy.trim(), "legacy-1");
+    let files = ok(&deploykit(
+        &folder,
+        &["instance", "provision", "instance-file", "-"],
+        Some("{}"),
+    ));
+    assert!(files.starts_with("instance-"));
+    Ok(())
+}
+
+#[test]
+fn precompile_fills_the_cache_and_ls_then_loads_from_it() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    let out = ok(&deploykit(&folder, &["plugins", "precompile"], None));
+    assert!(out.contains("instance-file: compiled"), "{out}");
+    assert!(folder.path().join("state").join("cache").is_dir());
+    let list: Value =
+        serde_json::from_str(&ok(&deploykit(&folder, &["--json", "plugins", "ls"], None)))?;
+    for p in list.as_array().unwrap() {
+        assert_eq!(p["cache"], "hit", "{p}");
+        assert!(p["load_ms"].as_f64().unwrap() > 0.0);
+    }
+    let table = ok(&deploykit(&folder, &["plugins", "ls"], None));
+    assert!(table.contains("cached"), "{table}");
     Ok(())
 }

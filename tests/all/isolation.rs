@@ -272,11 +272,18 @@ fn a_good_plugin_keeps_serving_while_another_faults() -> Result<()> {
     let calls = latencies.len();
     let worst = latencies.iter().copied().max().unwrap_or_default();
     assert!(calls > 10, "the good plugin was called {calls} times");
-    // A faulting neighbour must not stall it: each call stays far below the
-    // bad plugin's 200 ms deadline (generous for a loaded 2-core CI machine).
+    // A faulting neighbour must not stall it: no good call ever waited out
+    // one of the bad plugin's calls (each runs up to its 200 ms deadline,
+    // the sleeps 300 ms), and typical calls stay fast.
     assert!(
-        worst < Duration::from_millis(100),
+        worst < Duration::from_millis(200),
         "worst good call took {worst:?}"
+    );
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    assert!(
+        median < Duration::from_millis(5),
+        "median good call took {median:?}"
     );
     Ok(())
 }

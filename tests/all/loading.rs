@@ -49,7 +49,7 @@ fn spis_come_from_the_component_type() -> Result<()> {
     folder.add("flavor-vanilla", "instance-lookalike", None)?;
     let host = host(&folder)?;
     assert_eq!(host.plugins()[0].spis, vec![Spi::Flavor]);
-    assert_eq!(host.plugins()[0].wit.as_deref(), Some("0.1.0"));
+    assert_eq!(host.plugins()[0].wit.as_deref(), Some("0.2.0"));
     let err = host.instance("instance-lookalike").err().unwrap();
     assert!(matches!(
         err,

@@ -1,8 +1,16 @@
 //! One integration test binary, one module per concern.
 
+/// The built-in group controller over a simulator, a restarted host, and the wasm samples.
+mod groups;
 /// Faults in one plugin: precise errors, recovery, and no harm to others.
 mod isolation;
+/// The precompiled cache: hits, misses, tampering.
+mod lifecycle;
 /// Loading a folder with bad files, unknown plugins, missing SPIs.
 mod loading;
+/// The Python and JavaScript samples: same behaviour as the Rust ones, guest errors, traps.
+mod polyglot;
 /// Every SPI operation of the samples, and the InfraKit wire samples as golden cases.
 mod spis;
+/// WIT 0.1.0 and 0.2.0 plugins side by side, 0.3.0 refused, and the kv import.
+mod versions;

@@ -1,4 +1,7 @@
-//! Fixtures for the integration tests: a plugin folder of built plugins and a host over it.
+//! Fixtures for the integration tests: a plugin folder of built plugins and a host over it, and group fixtures over a simulator.
+
+pub mod groups;
+pub mod sim;
 
 use anyhow::Result;
 use deploykit_host::{Host, QuarantinePolicy};

@@ -5,6 +5,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+pub mod polyglot;
+
 /// The target plugins are built for.
 pub const WASM_TARGET: &str = "wasm32-wasip2";
 
@@ -34,11 +36,28 @@ pub const SAMPLES: &[PluginCrate] = &[
 ];
 
 /// Plugins that exist only for the tests.
-pub const TEST_PLUGINS: &[PluginCrate] = &[PluginCrate {
-    package: "misbehave",
-    name: "misbehave",
-    manifest: None,
-}];
+pub const TEST_PLUGINS: &[PluginCrate] = &[
+    PluginCrate {
+        package: "misbehave",
+        name: "misbehave",
+        manifest: None,
+    },
+    PluginCrate {
+        package: "start-trap",
+        name: "start-trap",
+        manifest: None,
+    },
+    PluginCrate {
+        package: "legacy-v0_1",
+        name: "legacy-v0_1",
+        manifest: None,
+    },
+    PluginCrate {
+        package: "future-v0_3",
+        name: "future-v0_3",
+        manifest: None,
+    },
+];
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use xtask::polyglot::POLYGLOT_SAMPLES;
 use xtask::{PluginCrate, SAMPLES, TEST_PLUGINS, cargo, install_plugins, run, workspace_root};
 
 const USAGE: &str = "usage: cargo xtask <demo | test | plugins [DIR]>
@@ -23,7 +24,8 @@ fn main() -> Result<()> {
                 .get(1)
                 .map(PathBuf::from)
                 .unwrap_or_else(|| workspace_root().join("plugins"));
-            install_plugins(&SAMPLES.iter().collect::<Vec<_>>(), &dir)
+            install_plugins(&SAMPLES.iter().collect::<Vec<_>>(), &dir)?;
+            xtask::polyglot::install_polyglot(&POLYGLOT_SAMPLES.iter().collect::<Vec<_>>(), &dir)
         }
         _ => bail!("{USAGE}"),
     }
@@ -53,6 +55,7 @@ fn demo() -> Result<()> {
         plugins.display()
     );
     install_plugins(&SAMPLES.iter().collect::<Vec<_>>(), &plugins)?;
+    xtask::polyglot::install_polyglot(&POLYGLOT_SAMPLES.iter().collect::<Vec<_>>(), &plugins)?;
     let instances = plugins.join("instances");
     if instances.exists() {
         std::fs::remove_dir_all(&instances).context("cannot clear the demo's instances")?;
@@ -131,6 +134,26 @@ fn demo() -> Result<()> {
             "tier=web",
         ],
     )?;
+    step(
+        "the same spec shaped by the vanilla flavor written in JavaScript",
+        &[
+            "--json",
+            "flavor",
+            "prepare",
+            "flavor-vanilla-js",
+            &path(&prepare),
+        ],
+    )?;
+    step(
+        "an instance plugin written in Python (it keeps instances in memory)",
+        &[
+            "instance",
+            "provision",
+            "instance-memory-py",
+            &path(&spec_file),
+        ],
+    )?;
+    group_story(&step, &demo_dir)?;
     println!("\nThe instances are files in {}.", instances.display());
     Ok(())
 }
@@ -138,12 +161,65 @@ fn demo() -> Result<()> {
 /// Builds the test plugin and runs the sandbox stress binary (bench profile) on it.
 fn stress() -> Result<()> {
     let dir = workspace_root().join("target").join("stress-plugins");
-    install_plugins(&TEST_PLUGINS.iter().filter(|p| p.package == "misbehave").collect::<Vec<_>>(), &dir)?;
+    install_plugins(
+        &TEST_PLUGINS
+            .iter()
+            .filter(|p| p.package == "misbehave")
+            .collect::<Vec<_>>(),
+        &dir,
+    )?;
     run(Command::new(cargo())
         .current_dir(workspace_root())
         .env("RUST_BACKTRACE", "0")
-        .args(["run", "--quiet", "--profile", "bench", "-p", "deploykit-benches", "--bin", "sandbox-stress", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "--profile",
+            "bench",
+            "-p",
+            "deploykit-benches",
+            "--bin",
+            "sandbox-stress",
+            "--",
+        ])
         .arg(&dir))
+}
+
+/// The group part of the demo: commit a group, watch it converge, change the
+/// flavor to roll every member, then destroy the group.
+fn group_story(step: &dyn Fn(&str, &[&str]) -> Result<String>, demo_dir: &Path) -> Result<()> {
+    let spec = |init: &str| {
+        format!(
+            r#"{{"ID":"cattle","Properties":{{"Allocation":{{"Size":3}},"Instance":{{"Plugin":"instance-file","Properties":{{"note":"demo group"}}}},"Flavor":{{"Plugin":"flavor-vanilla","Properties":{{"Init":["{init}"],"Tags":{{"tier":"cattle"}}}}}}}}}}"#
+        )
+    };
+    let v1 = demo_dir.join("group-v1.json");
+    let v2 = demo_dir.join("group-v2.json");
+    std::fs::write(&v1, spec("echo version 1"))?;
+    std::fs::write(&v2, spec("echo version 2"))?;
+    let (v1, v2) = (path(&v1), path(&v2));
+    let fast = ["group", "--poll-interval", "200ms", "commit"];
+    step(
+        "commit a group of 3 (instance-file + flavor-vanilla); it converges",
+        &[&fast[..], &[&v1]].concat(),
+    )?;
+    step(
+        "its members carry the group's config hash",
+        &["group", "describe", "cattle"],
+    )?;
+    step(
+        "change the flavor and commit again: a rolling update, one member at a time",
+        &[&fast[..], &[&v2]].concat(),
+    )?;
+    step(
+        "every member now has the new hash",
+        &["group", "describe", "cattle"],
+    )?;
+    step(
+        "destroy the group: drain and destroy every member",
+        &["group", "destroy", "cattle"],
+    )?;
+    Ok(())
 }
 
 fn path(p: &Path) -> String {
@@ -155,6 +231,7 @@ fn test() -> Result<()> {
     let all: Vec<&PluginCrate> = SAMPLES.iter().chain(TEST_PLUGINS).collect();
     eprintln!("xtask: building the plugins for wasm32-wasip2");
     xtask::build_plugins(&all)?;
+    xtask::polyglot::build_polyglot_samples()?;
     let cargo_in_root = |args: &[&str]| -> Result<()> {
         eprintln!("xtask: cargo {}", args.join(" "));
         run(Command::new(cargo()).current_dir(&root).args(args))

@@ -19,10 +19,22 @@ fn main() -> Result<()> {
     if std::env::var("RUST_BACKTRACE").is_ok_and(|v| v != "0") {
         eprintln!("note: RUST_BACKTRACE is set; every trap then captures a native backtrace");
     }
-    let dir = std::env::args().nth(1).context("usage: sandbox-stress PLUGIN_DIR")?;
+    let dir = std::env::args()
+        .nth(1)
+        .context("usage: sandbox-stress PLUGIN_DIR")?;
+    // The faulting plugin's loops end at 20M fuel (a few ms), not the default 2e9.
+    std::fs::write(
+        std::path::Path::new(&dir).join("misbehave.toml"),
+        "[limits]\nfuel = 20_000_000\n",
+    )?;
     let host = Host::builder()
         .plugin_dir(&dir)
-        .quarantine(QuarantinePolicy { faults: usize::MAX, ..QuarantinePolicy::default() })
+        // Never quarantine: 1,000 faults within 1 ms do not happen.
+        .quarantine(QuarantinePolicy {
+            faults: 1000,
+            window: Duration::from_millis(1),
+            ..QuarantinePolicy::default()
+        })
         .build()?;
     // Two names for the same component: one faults, one behaves.
     let wasm = std::path::Path::new(&dir).join("misbehave.wasm");
@@ -72,7 +84,7 @@ fn main() -> Result<()> {
     let warm = Stats::of(&mut warm);
 
     // 3. A good plugin's latency alone, then while another plugin faults on the other core.
-    let mut alone = sample(20_000, || {
+    let mut alone = sample(200_000, || {
         good.provision(&ok).expect("good call");
     });
     let alone = Stats::of(&mut alone);
@@ -83,7 +95,7 @@ fn main() -> Result<()> {
         std::thread::spawn(move || {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let s = if i % 10 == 0 { &spin } else { &panic };
+                let s = if i.is_multiple_of(20) { &spin } else { &panic };
                 let _ = bad.provision(s);
                 faults.fetch_add(1, Ordering::Relaxed);
                 i += 1;
@@ -91,8 +103,9 @@ fn main() -> Result<()> {
         })
     };
     std::thread::sleep(Duration::from_millis(50));
-    let mut faulting = sample(20_000, || {
-        good.provision(&ok).expect("good call while the other faults");
+    let mut faulting = sample(200_000, || {
+        good.provision(&ok)
+            .expect("good call while the other faults");
     });
     stop.store(true, Ordering::Relaxed);
     noise.join().expect("noise thread");
@@ -109,7 +122,10 @@ fn main() -> Result<()> {
     println!("  warm good call                 {warm}");
     println!("  good call right after a trap   {after_trap}");
     println!("  good plugin alone              {alone}");
-    println!("  good plugin while other faults {faulting} ({} faults meanwhile)", faults.load(Ordering::Relaxed));
+    println!(
+        "  good plugin while other faults {faulting} ({} faults meanwhile)",
+        faults.load(Ordering::Relaxed)
+    );
     println!(
         "  ratio faulting/alone (median)  {:.2}x",
         faulting.median.as_secs_f64() / alone.median.as_secs_f64()
@@ -128,5 +144,8 @@ fn main() -> Result<()> {
 }
 
 fn spec(props: serde_json::Value) -> Spec {
-    Spec { properties: Some(Json::new(props.to_string()).expect("valid JSON")), ..Spec::default() }
+    Spec {
+        properties: Some(Json::new(props.to_string()).expect("valid JSON")),
+        ..Spec::default()
+    }
 }

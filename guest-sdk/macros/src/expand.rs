@@ -17,7 +17,7 @@ use crate::parse::{Request, Spi};
 fn wit_dir() -> String {
     let dir = PathBuf::from(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../wit/since_v0.1.0"
+        "/../../wit/since_v0.2.0"
     ));
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     dir.to_string_lossy().into_owned()
@@ -42,7 +42,7 @@ pub fn expand(request: &Request) -> TokenStream {
 fn module(spis: &[Spi]) -> String {
     let includes: String = spis
         .iter()
-        .map(|s| format!("include deploykit:plugin/{}-plugin@0.1.0; ", s.name()))
+        .map(|s| format!("include deploykit:plugin/{}-plugin@0.2.0; ", s.name()))
         .collect();
     let mut impls = String::new();
     for spi in spis {
@@ -52,12 +52,28 @@ fn module(spis: &[Spi]) -> String {
             Spi::Group => GROUP,
         };
         let interface = spi.name();
+        let trait_path = spi.trait_path();
         writeln!(
             impls,
-            "impl self::exports::deploykit::plugin::{interface}::Guest for __Export {{ {body} }}"
+            "impl self::exports::deploykit::plugin::{interface}::Guest for __Export {{ {body}
+                fn example_properties() -> ::core::option::Option<__t::Json> {{
+                    __glue::example_properties(<super::__DeploykitPlugin as {trait_path}>::example_properties(__plugin()))
+                }}
+            }}"
         )
         .expect("writing to a String");
     }
+    // The plugin-level metadata answers through the first SPI named.
+    let first = spis[0].trait_path();
+    writeln!(
+        impls,
+        "impl self::exports::deploykit::plugin::metadata::Guest for __Export {{
+            fn vendor_info() -> ::core::option::Option<__t::Vendor> {{
+                __glue::vendor_info(<super::__DeploykitPlugin as {first}>::vendor_info(__plugin()))
+            }}
+        }}"
+    )
+    .expect("writing to a String");
     format!(
         r#"
 #[doc(hidden)]
@@ -68,9 +84,10 @@ mod __deploykit_export {{
         world: "plugin",
         runtime_path: "::deploykit_sdk::__private::wit_bindgen::rt",
         with: {{
-            "deploykit:plugin/types@0.1.0": ::deploykit_sdk::wit::deploykit::plugin::types,
-            "deploykit:plugin/log@0.1.0": ::deploykit_sdk::wit::deploykit::plugin::log,
-            "deploykit:plugin/config@0.1.0": ::deploykit_sdk::wit::deploykit::plugin::config,
+            "deploykit:plugin/types@0.2.0": ::deploykit_sdk::wit::deploykit::plugin::types,
+            "deploykit:plugin/log@0.2.0": ::deploykit_sdk::wit::deploykit::plugin::log,
+            "deploykit:plugin/config@0.2.0": ::deploykit_sdk::wit::deploykit::plugin::config,
+            "deploykit:plugin/kv@0.2.0": ::deploykit_sdk::wit::deploykit::plugin::kv,
         }},
     }});
 

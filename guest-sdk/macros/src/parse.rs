@@ -20,6 +20,15 @@ impl Spi {
         }
     }
 
+    /// The SDK trait that implements the SPI, as a path for the expansion.
+    pub fn trait_path(self) -> &'static str {
+        match self {
+            Spi::Instance => "::deploykit_sdk::InstancePlugin",
+            Spi::Flavor => "::deploykit_sdk::FlavorPlugin",
+            Spi::Group => "::deploykit_sdk::GroupPlugin",
+        }
+    }
+
     fn from_name(name: &str) -> Option<Spi> {
         [Spi::Instance, Spi::Flavor, Spi::Group]
             .into_iter()

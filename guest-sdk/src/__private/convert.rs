@@ -131,6 +131,15 @@ pub(super) fn group_description_out(d: GroupDescription) -> t::GroupDescription 
     }
 }
 
+pub(super) fn error_in(e: t::Error) -> Error {
+    match e {
+        t::Error::InvalidInput(m) => Error::InvalidInput(m),
+        t::Error::NotFound(m) => Error::NotFound(m),
+        t::Error::Unavailable(m) => Error::Unavailable(m),
+        t::Error::Internal(m) => Error::Internal(m),
+    }
+}
+
 pub(super) fn error_out(e: Error) -> t::Error {
     match e {
         Error::InvalidInput(m) => t::Error::InvalidInput(m),

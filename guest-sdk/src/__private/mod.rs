@@ -20,3 +20,22 @@ pub use crate::wit::deploykit::plugin::types as t;
 fn call<T>(f: impl FnOnce() -> crate::Result<T>) -> Result<T, t::Error> {
     f().map_err(convert::error_out)
 }
+
+/// A WIT error from a host import as the SDK's error.
+pub fn error_in(e: t::Error) -> crate::Error {
+    convert::error_in(e)
+}
+
+/// `metadata.vendor-info`.
+pub fn vendor_info(vendor: Option<crate::VendorInfo>) -> Option<t::Vendor> {
+    vendor.map(|v| t::Vendor {
+        name: v.name,
+        version: v.version,
+        url: v.url,
+    })
+}
+
+/// `<spi>.example-properties`.
+pub fn example_properties(json: Option<crate::Json>) -> Option<t::Json> {
+    json.map(|j| j.as_str().to_owned())
+}

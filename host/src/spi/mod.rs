@@ -85,6 +85,10 @@ pub trait Instance: Send + Sync {
     fn destroy(&self, id: &str, reason: DestroyReason) -> Result<()>;
     /// Lists the instances carrying every one of `tags`.
     fn describe_instances(&self, tags: &Tags, properties: bool) -> Result<Vec<Description>>;
+    /// Example properties for this SPI (InfraKit's `ExampleProperties`), if the plugin has some.
+    fn example_properties(&self) -> Result<Option<Json>> {
+        Ok(None)
+    }
 }
 
 /// The flavor SPI, whatever implements it.
@@ -103,6 +107,10 @@ pub trait Flavor: Send + Sync {
     fn healthy(&self, properties: &Json, instance: &Description) -> Result<Health>;
     /// Cleans up before an instance is destroyed.
     fn drain(&self, properties: &Json, instance: &Description) -> Result<()>;
+    /// Example properties for this SPI (InfraKit's `ExampleProperties`), if the plugin has some.
+    fn example_properties(&self) -> Result<Option<Json>> {
+        Ok(None)
+    }
 }
 
 /// The group SPI, whatever implements it.
@@ -123,4 +131,8 @@ pub trait Group: Send + Sync {
     fn size(&self, id: &str) -> Result<u32>;
     /// Changes the target size.
     fn set_size(&self, id: &str, size: u32) -> Result<()>;
+    /// Example properties for this SPI (InfraKit's `ExampleProperties`), if the plugin has some.
+    fn example_properties(&self) -> Result<Option<Json>> {
+        Ok(None)
+    }
 }

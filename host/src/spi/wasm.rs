@@ -73,6 +73,28 @@ impl Instance for WasmPlugin {
         let converted = list.into_iter().map(b::description_from_wit).collect();
         self.converted(Spi::Instance, "describe-instances", converted)
     }
+
+    fn example_properties(&self) -> Result<Option<Json>> {
+        self.examples(Spi::Instance, |e, s| {
+            export!(e, instance).call_example_properties(s)
+        })
+    }
+}
+
+impl WasmPlugin {
+    /// Asks `spi`'s example properties (`none` from a 0.1.0 plugin).
+    fn examples(
+        &self,
+        spi: Spi,
+        get: impl FnOnce(
+            &crate::sandbox::Exports,
+            &mut wasmtime::Store<crate::state::StoreData>,
+        ) -> wasmtime::Result<Option<String>>,
+    ) -> Result<Option<Json>> {
+        let text = self.call(spi, "example-properties", |e, s| get(e, s).map(Ok))?;
+        let json = text.map(Json::new).transpose();
+        self.converted(spi, "example-properties", json)
+    }
 }
 
 impl Flavor for WasmPlugin {
@@ -119,6 +141,12 @@ impl Flavor for WasmPlugin {
         let instance = b::description_to_wit(instance);
         self.call(Spi::Flavor, "drain", |e, s| {
             export!(e, flavor).call_drain(s, &properties.as_str().to_owned(), &instance)
+        })
+    }
+
+    fn example_properties(&self) -> Result<Option<Json>> {
+        self.examples(Spi::Flavor, |e, s| {
+            export!(e, flavor).call_example_properties(s)
         })
     }
 }
@@ -177,6 +205,12 @@ impl Group for WasmPlugin {
     fn set_size(&self, id: &str, size: u32) -> Result<()> {
         self.call(Spi::Group, "set-size", |e, s| {
             export!(e, group).call_set_size(s, id, size)
+        })
+    }
+
+    fn example_properties(&self) -> Result<Option<Json>> {
+        self.examples(Spi::Group, |e, s| {
+            export!(e, group).call_example_properties(s)
         })
     }
 }

@@ -6,9 +6,11 @@
 //! client works unchanged.
 
 mod flavor;
+mod group;
 mod instance;
 
 pub use flavor::call_flavor;
+pub use group::call_group;
 pub use instance::call_instance;
 
 /// Why a request could not be answered.

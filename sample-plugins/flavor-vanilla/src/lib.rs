@@ -22,6 +22,10 @@ pub use properties::Properties;
 pub struct Vanilla;
 
 impl FlavorPlugin for Vanilla {
+    fn example_properties(&self) -> Option<Json> {
+        Json::new(r#"{"Init":["apt-get install -y nginx"],"Tags":{"tier":"web"},"Attachments":[{"ID":"vol-1","Type":"ebs"}]}"#).ok()
+    }
+
     /// Refuses `Init` together with `InitScriptTemplateURL`. InfraKit also
     /// renders the template here, which this port cannot do.
     fn validate(&self, properties: &Json, _allocation: &Allocation) -> Result<()> {

@@ -30,6 +30,18 @@ impl FileInstances {
 }
 
 impl InstancePlugin for FileInstances {
+    fn vendor_info(&self) -> Option<deploykit_sdk::VendorInfo> {
+        Some(deploykit_sdk::VendorInfo {
+            name: "deploykit-instance-file".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            url: "https://github.com/docker/infrakit/tree/master/pkg/plugin/instance/file".into(),
+        })
+    }
+
+    fn example_properties(&self) -> Option<Json> {
+        Json::new(r#"{"note":"any JSON object; it is stored with the instance"}"#).ok()
+    }
+
     /// Properties must be a JSON object (or `null`, which InfraKit also accepts).
     fn validate(&self, properties: &Json) -> Result<()> {
         let kind = match properties.parse::<serde_json::Value>()? {

@@ -3,6 +3,7 @@
 mod commands;
 mod input;
 mod output;
+mod state;
 
 use std::process::ExitCode;
 

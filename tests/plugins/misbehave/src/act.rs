@@ -73,6 +73,10 @@ pub enum Act {
     },
     /// Returns the plugin configuration's JSON text.
     Config,
+    /// Store `value` under `key` in the host's kv store.
+    KvSet { key: String, value: String },
+    /// Read `key` from the host's kv store.
+    KvGet { key: String },
 }
 
 fn default_message() -> String {

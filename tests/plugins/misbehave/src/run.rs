@@ -48,6 +48,13 @@ pub fn run(act: Act) -> Result<String> {
             Ok("logged".into())
         }
         Act::Config => Ok(deploykit_sdk::config::get().as_str().to_owned()),
+        Act::KvSet { key, value } => {
+            deploykit_sdk::kv::set(&key, value.as_bytes()).map(|()| "stored".into())
+        }
+        Act::KvGet { key } => match deploykit_sdk::kv::get(&key)? {
+            Some(v) => String::from_utf8(v).map_err(|e| Error::Internal(e.to_string())),
+            None => Err(Error::NotFound(format!("no key {key}"))),
+        },
     }
 }
 

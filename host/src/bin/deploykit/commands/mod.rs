@@ -1,14 +1,19 @@
 //! The command tree: global flags, then one module per noun.
 
 mod flavor;
+mod group;
 mod instance;
 mod plugins;
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use deploykit_host::Host;
+
+use crate::state::State;
 
 /// Run deploykit plugins: WebAssembly components that manage infrastructure.
 #[derive(Debug, Parser)]
@@ -20,6 +25,8 @@ use deploykit_host::Host;
   deploykit instance provision instance-file spec.json
   deploykit instance describe instance-file --tags tier=web --properties
   deploykit flavor prepare flavor-vanilla prepare.json
+  deploykit group commit cattle.json
+  deploykit group describe cattle
 
 Exit codes: 0 success, 1 any error (one line on stderr)."
 )]
@@ -32,6 +39,15 @@ pub struct Cli {
         default_value = "./plugins"
     )]
     pub plugins: PathBuf,
+
+    /// The state folder: committed group specs live in its database.
+    #[arg(
+        long,
+        global = true,
+        env = "DEPLOYKIT_STATE",
+        default_value = "./.deploykit"
+    )]
+    pub state: PathBuf,
 
     /// Print InfraKit's JSON result objects instead of tables.
     #[arg(long, global = true)]
@@ -56,23 +72,29 @@ enum Command {
     /// Call a flavor plugin (InfraKit Flavor/0.1.1).
     #[command(subcommand)]
     Flavor(flavor::FlavorCommand),
+    /// Manage groups with the built-in controller (InfraKit Group/0.1.1).
+    Group(group::GroupArgs),
 }
 
 impl Cli {
     /// Runs the command.
     pub fn run(self) -> Result<()> {
+        let state = Arc::new(State::new(&self.state));
         let out = crate::output::Output { json: self.json };
         match self.command {
-            Command::Plugins(c) => c.execute(&self.plugins, &out),
-            Command::Instance(c) => c.execute(&load(&self.plugins)?, &out),
-            Command::Flavor(c) => c.execute(&load(&self.plugins)?, &out),
+            Command::Plugins(c) => c.execute(&self.plugins, &state, &out),
+            Command::Instance(c) => c.execute(&load(&self.plugins, &state)?, &out),
+            Command::Flavor(c) => c.execute(&load(&self.plugins, &state)?, &out),
+            Command::Group(c) => c.execute(&load(&self.plugins, &state)?, &state, &out),
         }
     }
 }
 
-/// Loads the plugin folder.
-fn load(dir: &std::path::Path) -> Result<Host> {
+/// Loads the plugin folder, with the compiled-plugin cache and the kv store of the state folder.
+fn load(dir: &std::path::Path, state: &Arc<State>) -> Result<Host> {
     Host::builder()
+        .cache_dir(state.cache_dir())
+        .kv_store(state.clone())
         .plugin_dir(dir)
         .build()
         .with_context(|| format!("cannot load plugins from {}", dir.display()))

@@ -1,18 +1,25 @@
 //! `deploykit plugins ls|check`: what is in the plugin folder and whether it loads.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
-use deploykit_host::{Host, PluginInfo, PluginState};
+use deploykit_host::{CacheOutcome, Host, PluginInfo, PluginState};
 
 use crate::output::Output;
+use crate::state::State;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
     /// List every plugin of the folder: name, SPIs, WIT version, state, limits.
     #[command(after_help = "Example:\n  deploykit --plugins ./plugins plugins ls --json")]
     Ls,
+    /// Compile every plugin of the folder into the cache (in the state folder), so later loads are fast.
+    #[command(
+        after_help = "Example:\n  deploykit --plugins ./plugins --state ./.deploykit plugins precompile"
+    )]
+    Precompile,
     /// Check that one .wasm file loads; exits non-zero with the reason if not.
     #[command(
         after_help = "Example:\n  deploykit plugins check target/wasm32-wasip2/release/instance_file.wasm"
@@ -24,10 +31,31 @@ pub enum PluginsCommand {
 }
 
 impl PluginsCommand {
-    pub fn execute(self, dir: &Path, out: &Output) -> Result<()> {
+    pub fn execute(self, dir: &Path, state: &Arc<State>, out: &Output) -> Result<()> {
         match self {
+            PluginsCommand::Precompile => {
+                let host = super::load(dir, state)?;
+                let plugins = host.plugins();
+                if out.json {
+                    return out.line(&serde_json::to_string_pretty(&plugins)?);
+                }
+                for p in &plugins {
+                    match (&p.error, p.cache, p.load_ms) {
+                        (Some(e), _, _) => out.line(&format!("{}: failed: {e}", p.name))?,
+                        (None, Some(c), Some(ms)) => {
+                            out.line(&format!("{}: {} ({ms:.1} ms)", p.name, cache_word(c)))?
+                        }
+                        _ => {}
+                    }
+                }
+                let failed = plugins.iter().filter(|p| p.error.is_some()).count();
+                if failed > 0 {
+                    bail!("{failed} of {} plugins failed to load", plugins.len());
+                }
+                out.line(&format!("cache: {}", state.cache_dir().display()))
+            }
             PluginsCommand::Ls => {
-                let host = super::load(dir)?;
+                let host = super::load(dir, state)?;
                 let plugins = host.plugins();
                 if out.json {
                     return out.line(&serde_json::to_string_pretty(&plugins)?);
@@ -38,7 +66,8 @@ impl PluginsCommand {
                 let rows: Vec<Vec<String>> = plugins.iter().map(row).collect();
                 out.table(
                     &[
-                        "NAME", "SPIS", "WIT", "STATE", "FUEL", "DEADLINE", "MEMORY", "DETAIL",
+                        "NAME", "SPIS", "WIT", "STATE", "LOAD", "FUEL", "DEADLINE", "MEMORY",
+                        "DETAIL",
                     ],
                     &rows,
                 )
@@ -92,9 +121,21 @@ fn row(p: &PluginInfo) -> Vec<String> {
         spis(p),
         p.wit.clone().unwrap_or_else(|| "-".into()),
         p.state.to_string(),
+        match (p.load_ms, p.cache) {
+            (Some(ms), Some(c)) => format!("{ms:.1}ms {}", cache_word(c)),
+            _ => "-".into(),
+        },
         fuel,
         deadline,
         memory,
         detail,
     ]
+}
+
+fn cache_word(c: CacheOutcome) -> &'static str {
+    match c {
+        CacheOutcome::Hit => "cached",
+        CacheOutcome::Miss => "compiled",
+        CacheOutcome::Off => "compiled",
+    }
 }

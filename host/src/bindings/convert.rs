@@ -1,57 +1,8 @@
-//! The wasmtime bindings of `deploykit:plugin@0.1.0`, the host imports, and conversions to the SDK types.
+//! Conversions between the latest WIT types and the SDK's plain types (every version shares these types).
 
 use deploykit_sdk as sdk;
-use wasmtime::component::{HasSelf, Linker};
 
-use crate::state::StoreData;
-
-mod generated {
-    wasmtime::component::bindgen!({
-        world: "any-plugin",
-        path: "../wit/since_v0.1.0",
-    });
-}
-
-pub(crate) use generated::deploykit::plugin::types as wit;
-pub(crate) use generated::exports::deploykit::plugin::{flavor, group, instance};
-
-/// The WIT package version these bindings implement.
-pub(crate) const WIT_VERSION: &str = "0.1.0";
-
-/// The longest log message kept from a plugin, in bytes.
-const MAX_LOG_MESSAGE: usize = 4096;
-
-/// Adds the host imports (`log`, `config`) to `linker`.
-pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
-    generated::AnyPlugin::add_to_linker::<StoreData, HasSelf<StoreData>>(linker, |s| s)
-}
-
-impl generated::deploykit::plugin::types::Host for StoreData {}
-
-impl generated::deploykit::plugin::log::Host for StoreData {
-    fn log(&mut self, level: generated::deploykit::plugin::log::Level, message: String) {
-        use generated::deploykit::plugin::log::Level;
-        let mut end = message.len().min(MAX_LOG_MESSAGE);
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        let message = &message[..end];
-        let plugin = &*self.plugin;
-        match level {
-            Level::Trace => tracing::trace!(plugin, "{message}"),
-            Level::Debug => tracing::debug!(plugin, "{message}"),
-            Level::Info => tracing::info!(plugin, "{message}"),
-            Level::Warn => tracing::warn!(plugin, "{message}"),
-            Level::Error => tracing::error!(plugin, "{message}"),
-        }
-    }
-}
-
-impl generated::deploykit::plugin::config::Host for StoreData {
-    fn get(&mut self) -> String {
-        self.config.to_string()
-    }
-}
+use super::wit;
 
 /// Tags as a WIT list.
 pub(crate) fn tags_to_wit(tags: &sdk::Tags) -> Vec<(String, String)> {

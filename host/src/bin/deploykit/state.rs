@@ -1,0 +1,68 @@
+//! The state folder, opened on first use: group specs and the plugins' kv keys share its database.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Result, anyhow};
+use deploykit_host::{KvStore, StateStore};
+
+/// The `--state` folder. Commands that never touch state never open (and so
+/// never lock) its database.
+pub struct State {
+    dir: PathBuf,
+    store: OnceLock<Result<Arc<StateStore>, String>>,
+}
+
+impl State {
+    /// The state folder at `dir`, not opened yet.
+    pub fn new(dir: &Path) -> State {
+        State {
+            dir: dir.to_owned(),
+            store: OnceLock::new(),
+        }
+    }
+
+    /// Where compiled plugins are cached.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.join("cache")
+    }
+
+    /// The database, opened now if it was not.
+    pub fn store(&self) -> Result<Arc<StateStore>> {
+        self.store
+            .get_or_init(|| {
+                StateStore::open(&self.dir).map(Arc::new).map_err(|e| {
+                    format!("cannot open the state folder {}: {e}", self.dir.display())
+                })
+            })
+            .clone()
+            .map_err(|e| anyhow!(e))
+    }
+}
+
+impl KvStore for State {
+    fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.store().map_err(|e| e.to_string())?.get(namespace, key)
+    }
+
+    fn set(&self, namespace: &str, key: &str, value: &[u8]) -> Result<(), String> {
+        KvStore::set(
+            &*self.store().map_err(|e| e.to_string())?,
+            namespace,
+            key,
+            value,
+        )
+    }
+
+    fn delete(&self, namespace: &str, key: &str) -> Result<bool, String> {
+        KvStore::delete(&*self.store().map_err(|e| e.to_string())?, namespace, key)
+    }
+
+    fn list_keys(&self, namespace: &str, prefix: &str) -> Result<Vec<String>, String> {
+        KvStore::list_keys(
+            &*self.store().map_err(|e| e.to_string())?,
+            namespace,
+            prefix,
+        )
+    }
+}
