@@ -122,6 +122,7 @@ mod instance;
 mod json;
 pub mod kv;
 pub mod log;
+pub mod plugins;
 #[cfg(not(all(feature = "guest", target_arch = "wasm32")))]
 pub mod testing;
 mod types;

@@ -17,3 +17,13 @@ pub fn set_config(json_text: impl Into<String>) {
 pub fn clear_kv() {
     crate::kv::backend::clear();
 }
+
+/// Makes [`plugins::instance`](crate::plugins::instance)`(name)` call `plugin` on the current thread.
+pub fn register_instance(name: &str, plugin: impl crate::InstancePlugin + 'static) {
+    crate::plugins::backend::register_instance(name, std::rc::Rc::new(plugin));
+}
+
+/// Makes [`plugins::flavor`](crate::plugins::flavor)`(name)` call `plugin` on the current thread.
+pub fn register_flavor(name: &str, plugin: impl crate::FlavorPlugin + 'static) {
+    crate::plugins::backend::register_flavor(name, std::rc::Rc::new(plugin));
+}

@@ -101,6 +101,24 @@ pub enum Error {
         last_fault: Fault,
     },
 
+    /// Plugins called plugins more deeply than the host allows.
+    #[error("plugin '{plugin}' not called: plugin calls nested deeper than {limit} ({chain})")]
+    CallDepth {
+        /// The plugin that would have been called.
+        plugin: String,
+        /// The chain of plugins, outermost first.
+        chain: String,
+        /// The depth limit.
+        limit: usize,
+    },
+
+    /// A plugin called from another plugin had no free instance before the caller's deadline.
+    #[error("plugin '{plugin}' has no free instance before its caller's deadline")]
+    Busy {
+        /// The plugin's name.
+        plugin: String,
+    },
+
     /// The wasmtime engine could not be configured.
     #[error("cannot configure the WebAssembly engine: {0}")]
     Engine(String),

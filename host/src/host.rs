@@ -269,6 +269,7 @@ impl Host {
             quarantine: &self.inner.quarantine,
             cache: self.inner.cache.as_ref(),
             kv: &self.inner.kv,
+            router: self.downgrade(),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The host imports' behaviour, shared by every WIT version's bindings: `log` and `kv`.
+//! The host imports' behaviour, shared by every WIT version's bindings: `log`, `kv` and `plugins`.
 
 use crate::bindings::wit;
 use crate::state::StoreData;
@@ -53,4 +53,57 @@ pub(crate) fn kv_delete(data: &StoreData, key: &str) -> Result<bool, wit::Error>
 
 pub(crate) fn kv_list(data: &StoreData, prefix: &str) -> Result<Vec<String>, wit::Error> {
     with_kv(data, |kv, ns| kv.list_keys(ns, prefix))
+}
+
+/// Why a routed call failed, before it becomes the WIT error the caller sees.
+pub(crate) enum RouteError {
+    /// The callee (or the conversion of its arguments) failed with a plugin error.
+    Plugin(deploykit_sdk::Error),
+    /// The host failed the call: unknown plugin, fault, depth, and so on.
+    Host(crate::Error),
+}
+
+impl From<deploykit_sdk::Error> for RouteError {
+    fn from(e: deploykit_sdk::Error) -> Self {
+        RouteError::Plugin(e)
+    }
+}
+
+impl From<crate::Error> for RouteError {
+    fn from(e: crate::Error) -> Self {
+        RouteError::Host(e)
+    }
+}
+
+/// JSON text from the calling plugin, checked.
+pub(crate) fn json(text: String) -> Result<deploykit_sdk::Json, RouteError> {
+    Ok(deploykit_sdk::Json::new(text)?)
+}
+
+/// Runs a `plugins` import call through the host's router. The callee's own
+/// error keeps its kind; host failures become `not-found` (unknown plugin),
+/// `invalid-input` (missing SPI) or `unavailable` (faults, depth, quarantine).
+pub(crate) fn routed<T>(
+    data: &StoreData,
+    f: impl FnOnce(&crate::Host) -> Result<T, RouteError>,
+) -> Result<T, wit::Error> {
+    let Some(host) = data.router.upgrade() else {
+        return Err(wit::Error::Unavailable("the host is shutting down".into()));
+    };
+    f(&host).map_err(|e| match e {
+        RouteError::Plugin(e) => crate::bindings::error_to_wit(e),
+        RouteError::Host(crate::Error::Plugin { source, .. }) => {
+            crate::bindings::error_to_wit(source)
+        }
+        RouteError::Host(e @ crate::Error::UnknownPlugin { .. }) => {
+            wit::Error::NotFound(e.to_string())
+        }
+        RouteError::Host(e @ crate::Error::MissingSpi { .. }) => {
+            wit::Error::InvalidInput(e.to_string())
+        }
+        RouteError::Host(e) => {
+            tracing::warn!(plugin = %data.plugin, "routed call failed: {e}");
+            wit::Error::Unavailable(e.to_string())
+        }
+    })
 }

@@ -26,6 +26,7 @@
 
 mod bindings;
 mod cache;
+mod call_chain;
 mod capture;
 mod deadline_io;
 mod engine;

@@ -50,6 +50,7 @@ pub(crate) struct LoadContext<'a> {
     pub quarantine: &'a QuarantinePolicy,
     pub cache: Option<&'a ComponentCache>,
     pub kv: &'a Option<Arc<dyn crate::KvStore>>,
+    pub router: crate::host::WeakHost,
 }
 
 /// The plugin name a file gets without a manifest: its stem.
@@ -120,6 +121,7 @@ pub(crate) fn load(cx: &LoadContext<'_>, path: &Path) -> Result<Loaded, LoadFail
         grants,
         config: manifest.config_json().into(),
         kv: cx.kv.clone(),
+        router: cx.router.clone(),
         policy: cx.quarantine.clone(),
     });
     // Asked once at load, through the sandbox like any call; a plugin that

@@ -69,6 +69,7 @@ pub(crate) struct WasmPlugin {
     grants: Grants,
     config: Arc<str>,
     kv: Option<Arc<dyn crate::KvStore>>,
+    router: crate::host::WeakHost,
     pool: Mutex<Pool>,
     slot_free: Condvar,
     quarantine: Mutex<Quarantine>,
@@ -85,7 +86,17 @@ pub(crate) struct PluginParts {
     pub grants: Grants,
     pub config: Arc<str>,
     pub kv: Option<Arc<dyn crate::KvStore>>,
+    pub router: crate::host::WeakHost,
     pub policy: QuarantinePolicy,
+}
+
+/// Where a call stands in its thread's chain of plugin calls.
+#[derive(Clone, Copy)]
+struct Chain {
+    /// Called from inside another plugin's call.
+    nested: bool,
+    /// This plugin is already in the chain.
+    reentrant: bool,
 }
 
 /// Warm instances and the number of calls running.
@@ -109,6 +120,7 @@ impl WasmPlugin {
             grants: parts.grants,
             config: parts.config,
             kv: parts.kv,
+            router: parts.router,
             pool: Mutex::new(Pool {
                 warm: Vec::new(),
                 busy: 0,
@@ -184,6 +196,7 @@ impl WasmPlugin {
             stderr,
             deadline: None,
             kv: self.kv.clone(),
+            router: self.router.clone(),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
@@ -192,7 +205,7 @@ impl WasmPlugin {
         // list of strings that all point at one large buffer is refused
         // before the host allocates it, not after.
         store.set_hostcall_fuel(self.limits.max_result);
-        self.arm(&mut store);
+        self.arm(&mut store, self.call_deadline());
         lock(&self.stats).instantiations += 1;
         let fail = |store: &Store<StoreData>, e: wasmtime::Error| Error::Instantiate {
             plugin: self.name.to_string(),
@@ -235,12 +248,14 @@ impl WasmPlugin {
     }
 
     /// Refuels the store and sets its deadline for one call.
-    fn arm(&self, store: &mut Store<StoreData>) {
+    fn arm(&self, store: &mut Store<StoreData>, deadline: Instant) {
         // Both only fail on an engine without fuel or epochs, which ours has.
         let _ = store.set_fuel(self.limits.fuel);
-        store.set_epoch_deadline(deadline_ticks(self.limits.deadline));
+        store.set_epoch_deadline(deadline_ticks(
+            deadline.saturating_duration_since(Instant::now()),
+        ));
         let data = store.data_mut();
-        data.deadline = Some(Instant::now() + self.limits.deadline);
+        data.deadline = Some(deadline);
         data.limiter.refused = false;
         data.stdout.begin_call();
         data.stderr.begin_call();
@@ -268,13 +283,39 @@ impl WasmPlugin {
 
     /// Waits for a call slot (at most `pool_size` calls run at once) and takes
     /// a warm instance if one is idle.
-    fn acquire(&self) -> Option<Warm> {
+    ///
+    /// A nested call (a plugin calling a plugin) waits only until its
+    /// deadline: its caller may hold the slot it waits for.
+    ///
+    /// A plugin reached again through its own call chain takes a slot
+    /// without waiting: the chain runs on this one thread, so it adds no
+    /// parallelism, and waiting would deadlock on the slot its caller holds.
+    fn acquire(&self, deadline: Instant, chain: Chain) -> std::result::Result<Option<Warm>, ()> {
+        let Chain { nested, reentrant } = chain;
         let mut pool = lock(&self.pool);
-        while pool.busy >= self.limits.pool_size {
-            pool = self.slot_free.wait(pool).unwrap_or_else(|p| p.into_inner());
+        while pool.busy >= self.limits.pool_size && !reentrant {
+            if nested {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(());
+                }
+                pool = self
+                    .slot_free
+                    .wait_timeout(pool, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            } else {
+                pool = self.slot_free.wait(pool).unwrap_or_else(|p| p.into_inner());
+            }
         }
         pool.busy += 1;
-        pool.warm.pop()
+        Ok(pool.warm.pop())
+    }
+
+    /// When a call starting now must end: its own deadline, or its caller's if sooner.
+    fn call_deadline(&self) -> Instant {
+        let own = Instant::now() + self.limits.deadline;
+        crate::call_chain::outer_deadline().map_or(own, |outer| outer.min(own))
     }
 
     /// Frees the call slot, keeping `warm` for reuse when given.
@@ -317,7 +358,22 @@ impl WasmPlugin {
         let _span =
             tracing::debug_span!("plugin_call", plugin = %self.name, spi = %spi, op).entered();
         let started = Instant::now();
-        let mut warm = match self.acquire() {
+        let deadline = self.call_deadline();
+        // Where this call stands in the thread's chain, before it joins it.
+        let chain = Chain {
+            nested: crate::call_chain::is_nested(),
+            reentrant: crate::call_chain::contains(&self.name),
+        };
+        let _frame =
+            crate::call_chain::enter(&self.name, deadline).map_err(|chain| Error::CallDepth {
+                plugin: self.name.to_string(),
+                chain,
+                limit: crate::call_chain::MAX_DEPTH,
+            })?;
+        let acquired = self.acquire(deadline, chain).map_err(|()| Error::Busy {
+            plugin: self.name.to_string(),
+        })?;
+        let mut warm = match acquired {
             Some(w) => w,
             None => match self.instantiate() {
                 Ok(w) => w,
@@ -330,7 +386,7 @@ impl WasmPlugin {
                 }
             },
         };
-        self.arm(&mut warm.store);
+        self.arm(&mut warm.store, deadline);
         let outcome = f(&warm.exports, &mut warm.store);
         self.end_output(&warm.store);
         let fuel_used = self

@@ -29,6 +29,8 @@ pub(crate) struct StoreData {
     pub deadline: Option<Instant>,
     /// The host's key-value store for the `kv` import, if it has one.
     pub kv: Option<Arc<dyn crate::KvStore>>,
+    /// The host's router, for the `plugins` import (weak: the host owns its plugins).
+    pub router: crate::host::WeakHost,
 }
 
 impl WasiView for StoreData {

@@ -1,5 +1,7 @@
 //! One integration test binary, one module per concern.
 
+/// Plugins calling plugins: combo over vanilla, the depth limit, the kv-backed simulator in a group.
+mod composition;
 /// The built-in group controller over a simulator, a restarted host, and the wasm samples.
 mod groups;
 /// Faults in one plugin: precise errors, recovery, and no harm to others.

@@ -33,6 +33,16 @@ pub const SAMPLES: &[PluginCrate] = &[
         name: "flavor-vanilla",
         manifest: None,
     },
+    PluginCrate {
+        package: "instance-simulator",
+        name: "instance-simulator",
+        manifest: None,
+    },
+    PluginCrate {
+        package: "flavor-combo",
+        name: "flavor-combo",
+        manifest: None,
+    },
 ];
 
 /// Plugins that exist only for the tests.

@@ -88,6 +88,7 @@ mod __deploykit_export {{
             "deploykit:plugin/log@0.2.0": ::deploykit_sdk::wit::deploykit::plugin::log,
             "deploykit:plugin/config@0.2.0": ::deploykit_sdk::wit::deploykit::plugin::config,
             "deploykit:plugin/kv@0.2.0": ::deploykit_sdk::wit::deploykit::plugin::kv,
+            "deploykit:plugin/plugins@0.2.0": ::deploykit_sdk::wit::deploykit::plugin::plugins,
         }},
     }});
 

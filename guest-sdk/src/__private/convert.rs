@@ -19,11 +19,11 @@ pub(super) fn tags_in(tags: t::Tags) -> Tags {
     tags.into_iter().collect()
 }
 
-pub(super) fn tags_out(tags: Tags) -> t::Tags {
+pub(crate) fn tags_out(tags: Tags) -> t::Tags {
     tags.into_iter().collect()
 }
 
-pub(super) fn spec_in(spec: t::InstanceSpec) -> Result<Spec> {
+pub(crate) fn spec_in(spec: t::InstanceSpec) -> Result<Spec> {
     Ok(Spec {
         properties: spec
             .properties
@@ -43,7 +43,7 @@ pub(super) fn spec_in(spec: t::InstanceSpec) -> Result<Spec> {
     })
 }
 
-pub(super) fn spec_out(spec: Spec) -> t::InstanceSpec {
+pub(crate) fn spec_out(spec: Spec) -> t::InstanceSpec {
     t::InstanceSpec {
         properties: spec.properties.map(|p| p.as_str().to_owned()),
         tags: tags_out(spec.tags),
@@ -60,7 +60,7 @@ pub(super) fn spec_out(spec: Spec) -> t::InstanceSpec {
     }
 }
 
-pub(super) fn description_in(d: t::InstanceDescription) -> Result<Description> {
+pub(crate) fn description_in(d: t::InstanceDescription) -> Result<Description> {
     Ok(Description {
         id: d.id,
         logical_id: d.logical_id,
@@ -72,7 +72,7 @@ pub(super) fn description_in(d: t::InstanceDescription) -> Result<Description> {
     })
 }
 
-pub(super) fn description_out(d: Description) -> t::InstanceDescription {
+pub(crate) fn description_out(d: Description) -> t::InstanceDescription {
     t::InstanceDescription {
         id: d.id,
         logical_id: d.logical_id,
@@ -131,7 +131,7 @@ pub(super) fn group_description_out(d: GroupDescription) -> t::GroupDescription 
     }
 }
 
-pub(super) fn error_in(e: t::Error) -> Error {
+pub(crate) fn error_in(e: t::Error) -> Error {
     match e {
         t::Error::InvalidInput(m) => Error::InvalidInput(m),
         t::Error::NotFound(m) => Error::NotFound(m),
@@ -146,6 +146,55 @@ pub(super) fn error_out(e: Error) -> t::Error {
         Error::NotFound(m) => t::Error::NotFound(m),
         Error::Unavailable(m) => t::Error::Unavailable(m),
         Error::Internal(m) => t::Error::Internal(m),
+    }
+}
+
+/// An allocation for a routed call.
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    expect(dead_code, reason = "used by the plugins import inside a component")
+)]
+pub(crate) fn allocation_out(a: &Allocation) -> t::Allocation {
+    t::Allocation {
+        size: a.size,
+        logical_ids: a.logical_ids.clone(),
+    }
+}
+
+/// An index for a routed call.
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    expect(dead_code, reason = "used by the plugins import inside a component")
+)]
+pub(crate) fn index_out(i: &Index) -> t::Index {
+    t::Index {
+        group: i.group.clone(),
+        sequence: i.sequence,
+    }
+}
+
+/// A destroy reason for a routed call.
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    expect(dead_code, reason = "used by the plugins import inside a component")
+)]
+pub(crate) fn reason_out(r: DestroyReason) -> t::DestroyReason {
+    match r {
+        DestroyReason::Terminate => t::DestroyReason::Terminate,
+        DestroyReason::RollingUpdate => t::DestroyReason::RollingUpdate,
+    }
+}
+
+/// A health from a routed call.
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    expect(dead_code, reason = "used by the plugins import inside a component")
+)]
+pub(crate) fn health_in(h: t::Health) -> Health {
+    match h {
+        t::Health::Unknown => Health::Unknown,
+        t::Health::Healthy => Health::Healthy,
+        t::Health::Unhealthy => Health::Unhealthy,
     }
 }
 

@@ -8,7 +8,7 @@ pub mod flavor;
 pub mod group;
 pub mod instance;
 
-mod convert;
+pub(crate) mod convert;
 
 /// The bindings generator, re-exported so plugin crates need no direct dependency.
 pub use wit_bindgen;

@@ -145,3 +145,41 @@ pub(crate) fn error_from_wit(e: wit::Error) -> sdk::Error {
         wit::Error::Internal(m) => sdk::Error::Internal(m),
     }
 }
+
+pub(crate) fn reason_from_wit(r: wit::DestroyReason) -> sdk::DestroyReason {
+    match r {
+        wit::DestroyReason::Terminate => sdk::DestroyReason::Terminate,
+        wit::DestroyReason::RollingUpdate => sdk::DestroyReason::RollingUpdate,
+    }
+}
+
+pub(crate) fn allocation_from_wit(a: wit::Allocation) -> sdk::Allocation {
+    sdk::Allocation {
+        size: a.size,
+        logical_ids: a.logical_ids,
+    }
+}
+
+pub(crate) fn index_from_wit(i: wit::Index) -> sdk::Index {
+    sdk::Index {
+        group: i.group,
+        sequence: i.sequence,
+    }
+}
+
+pub(crate) fn health_to_wit(h: sdk::Health) -> wit::Health {
+    match h {
+        sdk::Health::Unknown => wit::Health::Unknown,
+        sdk::Health::Healthy => wit::Health::Healthy,
+        sdk::Health::Unhealthy => wit::Health::Unhealthy,
+    }
+}
+
+pub(crate) fn error_to_wit(e: sdk::Error) -> wit::Error {
+    match e {
+        sdk::Error::InvalidInput(m) => wit::Error::InvalidInput(m),
+        sdk::Error::NotFound(m) => wit::Error::NotFound(m),
+        sdk::Error::Unavailable(m) => wit::Error::Unavailable(m),
+        sdk::Error::Internal(m) => wit::Error::Internal(m),
+    }
+}

@@ -58,3 +58,127 @@ impl generated::deploykit::plugin::kv::Host for StoreData {
         crate::imports::kv_list(self, &prefix)
     }
 }
+
+impl generated::deploykit::plugin::plugins::Host for StoreData {
+    fn instance_validate(
+        &mut self,
+        plugin: String,
+        properties: types::Json,
+    ) -> Result<(), types::Error> {
+        crate::imports::routed(self, |h| {
+            let properties = crate::imports::json(properties)?;
+            Ok(h.instance(&plugin)?.validate(&properties)?)
+        })
+    }
+
+    fn instance_provision(
+        &mut self,
+        plugin: String,
+        spec: types::InstanceSpec,
+    ) -> Result<String, types::Error> {
+        crate::imports::routed(self, |h| {
+            let spec = super::spec_from_wit(spec)?;
+            Ok(h.instance(&plugin)?.provision(&spec)?)
+        })
+    }
+
+    fn instance_label(
+        &mut self,
+        plugin: String,
+        id: String,
+        labels: types::Tags,
+    ) -> Result<(), types::Error> {
+        crate::imports::routed(self, |h| {
+            Ok(h.instance(&plugin)?
+                .label(&id, &super::tags_from_wit(labels))?)
+        })
+    }
+
+    fn instance_destroy(
+        &mut self,
+        plugin: String,
+        id: String,
+        reason: types::DestroyReason,
+    ) -> Result<(), types::Error> {
+        crate::imports::routed(self, |h| {
+            Ok(h.instance(&plugin)?
+                .destroy(&id, super::reason_from_wit(reason))?)
+        })
+    }
+
+    fn instance_describe(
+        &mut self,
+        plugin: String,
+        tags: types::Tags,
+        properties: bool,
+    ) -> Result<Vec<types::InstanceDescription>, types::Error> {
+        crate::imports::routed(self, |h| {
+            let found = h
+                .instance(&plugin)?
+                .describe_instances(&super::tags_from_wit(tags), properties)?;
+            Ok(found.iter().map(super::description_to_wit).collect())
+        })
+    }
+
+    fn flavor_validate(
+        &mut self,
+        plugin: String,
+        properties: types::Json,
+        allocation: types::Allocation,
+    ) -> Result<(), types::Error> {
+        crate::imports::routed(self, |h| {
+            let properties = crate::imports::json(properties)?;
+            Ok(h.flavor(&plugin)?
+                .validate(&properties, &super::allocation_from_wit(allocation))?)
+        })
+    }
+
+    fn flavor_prepare(
+        &mut self,
+        plugin: String,
+        properties: types::Json,
+        spec: types::InstanceSpec,
+        allocation: types::Allocation,
+        index: types::Index,
+    ) -> Result<types::InstanceSpec, types::Error> {
+        crate::imports::routed(self, |h| {
+            let properties = crate::imports::json(properties)?;
+            let spec = super::spec_from_wit(spec)?;
+            let prepared = h.flavor(&plugin)?.prepare(
+                &properties,
+                &spec,
+                &super::allocation_from_wit(allocation),
+                &super::index_from_wit(index),
+            )?;
+            Ok(super::spec_to_wit(&prepared))
+        })
+    }
+
+    fn flavor_healthy(
+        &mut self,
+        plugin: String,
+        properties: types::Json,
+        instance: types::InstanceDescription,
+    ) -> Result<types::Health, types::Error> {
+        crate::imports::routed(self, |h| {
+            let properties = crate::imports::json(properties)?;
+            let instance = super::description_from_wit(instance)?;
+            Ok(super::health_to_wit(
+                h.flavor(&plugin)?.healthy(&properties, &instance)?,
+            ))
+        })
+    }
+
+    fn flavor_drain(
+        &mut self,
+        plugin: String,
+        properties: types::Json,
+        instance: types::InstanceDescription,
+    ) -> Result<(), types::Error> {
+        crate::imports::routed(self, |h| {
+            let properties = crate::imports::json(properties)?;
+            let instance = super::description_from_wit(instance)?;
+            Ok(h.flavor(&plugin)?.drain(&properties, &instance)?)
+        })
+    }
+}

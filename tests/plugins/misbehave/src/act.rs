@@ -77,6 +77,11 @@ pub enum Act {
     KvSet { key: String, value: String },
     /// Read `key` from the host's kv store.
     KvGet { key: String },
+    /// Provision on instance plugin `plugin` with properties `props`, through the host.
+    CallInstance {
+        plugin: String,
+        props: serde_json::Value,
+    },
 }
 
 fn default_message() -> String {

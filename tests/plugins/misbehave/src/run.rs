@@ -51,6 +51,14 @@ pub fn run(act: Act) -> Result<String> {
         Act::KvSet { key, value } => {
             deploykit_sdk::kv::set(&key, value.as_bytes()).map(|()| "stored".into())
         }
+        Act::CallInstance { plugin, props } => {
+            use deploykit_sdk::InstancePlugin as _;
+            let spec = deploykit_sdk::Spec {
+                properties: Some(deploykit_sdk::Json::from_value(&props)?),
+                ..Default::default()
+            };
+            deploykit_sdk::plugins::instance(&plugin).provision(spec)
+        }
         Act::KvGet { key } => match deploykit_sdk::kv::get(&key)? {
             Some(v) => String::from_utf8(v).map_err(|e| Error::Internal(e.to_string())),
             None => Err(Error::NotFound(format!("no key {key}"))),
