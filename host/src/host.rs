@@ -67,6 +67,16 @@ enum Entry {
     Failed { path: PathBuf, reason: String },
 }
 
+impl Entry {
+    /// The file a wasm (or failed) entry came from.
+    fn path(&self) -> Option<&Path> {
+        match self {
+            Entry::Wasm { path, .. } | Entry::Failed { path, .. } => Some(path),
+            Entry::Native(_) => None,
+        }
+    }
+}
+
 /// Configures and builds a [`Host`].
 #[derive(Clone, Default)]
 pub struct HostBuilder {
@@ -275,30 +285,25 @@ impl Host {
 
     /// Loads every `*.wasm` file of `dir`, in name order. Returns how many loaded.
     pub fn load_dir(&self, dir: &Path) -> Result<usize> {
-        let read = std::fs::read_dir(dir).map_err(|source| Error::PluginDir {
+        let files = crate::loader::wasm_files(dir).map_err(|source| Error::PluginDir {
             path: dir.to_owned(),
             source,
         })?;
-        let mut files: Vec<PathBuf> = read
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
-            .collect();
-        files.sort();
-        let mut loaded = 0;
-        for path in files {
-            if self.load_file(&path).is_ok() {
-                loaded += 1;
-            }
-        }
-        Ok(loaded)
+        Ok(files.iter().filter(|p| self.load_file(p).is_ok()).count())
     }
 
     /// Loads (or replaces) one plugin from a `.wasm` file. A failure is also
     /// recorded in the registry under the plugin's name, so `plugins ls` shows it.
     pub fn load_file(&self, path: &Path) -> Result<PluginInfo> {
+        // Compiling takes long: do it before taking the registry lock, so calls
+        // keep running on the current version meanwhile.
         let outcome = loader::load(&self.context(), path);
         let mut plugins = self.write();
-        let (name, entry) = match outcome {
+        let previous = plugins
+            .iter()
+            .find(|(_, e)| e.path() == Some(path))
+            .map(|(n, e)| (n.clone(), matches!(e, Entry::Wasm { .. })));
+        match outcome {
             Ok(loaded) => {
                 let name = loaded.plugin.name.to_string();
                 if let Some(Entry::Wasm { path: other, .. }) = plugins.get(&name)
@@ -313,33 +318,99 @@ impl Host {
                         reason,
                     });
                 }
-                tracing::info!(plugin = %name, path = %path.display(), spis = ?loaded.plugin.spis.to_vec(), wit = %loaded.wit, cache = ?loaded.cache, "plugin loaded");
-                (
-                    name,
-                    Entry::Wasm {
-                        loaded,
-                        path: path.to_owned(),
-                    },
-                )
+                // A manifest may have renamed the plugin: drop the old name.
+                if let Some((old, _)) = &previous
+                    && *old != name
+                {
+                    plugins.remove(old);
+                }
+                tracing::info!(plugin = %name, path = %path.display(), spis = ?loaded.plugin.spis.to_vec(), wit = %loaded.wit, cache = ?loaded.cache, replaced = previous.is_some(), "plugin loaded");
+                let entry = Entry::Wasm {
+                    loaded,
+                    path: path.to_owned(),
+                };
+                // The swap: calls already running finish on the old version,
+                // which they hold; new calls get this one.
+                plugins.insert(name.clone(), entry.clone());
+                Ok(info(&name, &entry))
             }
             Err(f) => {
-                tracing::error!(plugin = %f.name, path = %path.display(), reason = %f.reason, "plugin failed to load");
-                plugins.insert(
-                    f.name.clone(),
-                    Entry::Failed {
-                        path: path.to_owned(),
-                        reason: f.reason.clone(),
-                    },
-                );
-                return Err(Error::Load {
+                match &previous {
+                    Some((old, true)) => {
+                        tracing::error!(plugin = %old, path = %path.display(), reason = %f.reason, "the new version failed to load; the old version keeps serving")
+                    }
+                    _ => {
+                        tracing::error!(plugin = %f.name, path = %path.display(), reason = %f.reason, "plugin failed to load");
+                        if let Some((old, false)) = &previous {
+                            plugins.remove(old);
+                        }
+                        plugins.insert(
+                            f.name.clone(),
+                            Entry::Failed {
+                                path: path.to_owned(),
+                                reason: f.reason.clone(),
+                            },
+                        );
+                    }
+                }
+                Err(Error::Load {
                     name: f.name,
                     path: path.to_owned(),
                     reason: f.reason,
-                });
+                })
             }
-        };
-        plugins.insert(name.clone(), entry.clone());
-        Ok(info(&name, &entry))
+        }
+    }
+
+    /// Unloads the plugin loaded from `path`, if any; returns its name.
+    /// Calls already running finish on it.
+    pub fn unload_path(&self, path: &Path) -> Option<String> {
+        let mut plugins = self.write();
+        let name = plugins
+            .iter()
+            .find(|(_, e)| e.path() == Some(path))
+            .map(|(n, _)| n.clone())?;
+        plugins.remove(&name);
+        tracing::info!(plugin = %name, path = %path.display(), "plugin unloaded");
+        Some(name)
+    }
+
+    /// Reloads plugin `name` from its file, or, with no name, rescans `dir`:
+    /// new and changed files load, vanished files unload. Returns every
+    /// plugin, and the loads that failed (a failed new version leaves the old
+    /// one serving).
+    pub fn reload(&self, dir: &Path, name: Option<&str>) -> Result<(Vec<PluginInfo>, Vec<Error>)> {
+        if let Some(name) = name {
+            let path = self
+                .read()
+                .get(name)
+                .and_then(|e| e.path().map(Path::to_owned))
+                .ok_or_else(|| Error::UnknownPlugin {
+                    name: name.to_owned(),
+                })?;
+            let failures = self.load_file(&path).err().into_iter().collect();
+            return Ok((self.plugins(), failures));
+        }
+        let files = crate::loader::wasm_files(dir).map_err(|source| Error::PluginDir {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let known: Vec<PathBuf> = self
+            .read()
+            .values()
+            .filter_map(|e| e.path().map(Path::to_owned))
+            .collect();
+        for gone in known
+            .iter()
+            .filter(|p| p.starts_with(dir) && !files.contains(p))
+        {
+            self.unload_path(gone);
+        }
+        let failures = files
+            .iter()
+            .filter_map(|f| self.load_file(f).err())
+            .collect();
+        Ok((self.plugins(), failures))
     }
 
     /// Loads a file without registering it: what `plugins check` does.

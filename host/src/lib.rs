@@ -40,10 +40,12 @@ mod limits;
 mod loader;
 mod manifest;
 mod quarantine;
+pub mod rpc;
 mod sandbox;
 mod spi;
 mod state;
 mod store;
+mod watch;
 pub mod wire;
 
 pub use cache::CacheOutcome;
@@ -64,6 +66,7 @@ pub use manifest::{DirGrant, DirMode, Manifest};
 pub use quarantine::QuarantinePolicy;
 pub use spi::{Flavor, Group, Instance, NativePlugin, Spi, SpiSet};
 pub use store::StateStore;
+pub use watch::{PluginWatcher, SETTLE};
 
 /// The plugin's own error type, shared with the guest SDK.
 pub use deploykit_sdk::Error as PluginError;

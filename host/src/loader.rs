@@ -53,6 +53,16 @@ pub(crate) struct LoadContext<'a> {
     pub router: crate::host::WeakHost,
 }
 
+/// The `*.wasm` files of `dir`, in name order.
+pub(crate) fn wasm_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// The plugin name a file gets without a manifest: its stem.
 pub(crate) fn default_name(path: &Path) -> String {
     path.file_stem()

@@ -12,6 +12,8 @@ mod lifecycle;
 mod loading;
 /// The Python and JavaScript samples: same behaviour as the Rust ones, guest errors, traps.
 mod polyglot;
+/// Hot reload: swaps under load, the folder watcher, broken upgrades.
+mod reload;
 /// Every SPI operation of the samples, and the InfraKit wire samples as golden cases.
 mod spis;
 /// WIT 0.1.0 and 0.2.0 plugins side by side, 0.3.0 refused, and the kv import.

@@ -66,7 +66,7 @@ pub struct GroupController {
 }
 
 /// Where a group stands, for progress displays.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupStatus {
     /// The target size (`Size`, or the number of LogicalIDs).
     pub target: u32,

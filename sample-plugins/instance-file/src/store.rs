@@ -23,17 +23,33 @@ impl Store {
         format!("{}/{id}", self.dir.trim_end_matches('/'))
     }
 
-    /// Writes a new instance file; refuses to overwrite one.
+    /// A hidden temporary file beside the instance file, for atomic writes.
+    fn temp_path(&self, id: &str) -> String {
+        format!("{}/.{id}.tmp", self.dir.trim_end_matches('/'))
+    }
+
+    /// Writes `record` to its temporary file; a concurrent `list` never sees
+    /// a half-written instance file, because the real name only ever appears
+    /// complete (by a link or a rename of this file).
+    fn write_temp(&self, record: &Record, missing: Missing) -> Result<String> {
+        let temp = self.temp_path(&record.id);
+        let text = encode(record)?;
+        let mut file = fs::File::create(&temp).map_err(|e| fs_error("open", &temp, &e, missing))?;
+        file.write_all(&text)
+            .map_err(|e| fs_error("write", &temp, &e, missing))?;
+        Ok(temp)
+    }
+
+    /// Writes a new instance file atomically; refuses to overwrite one.
     pub fn create(&self, record: &Record) -> Result<()> {
         let path = self.path(&record.id);
-        let text = encode(record)?;
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| fs_error("open", &path, &e, Missing::Directory))?;
-        file.write_all(&text)
-            .map_err(|e| fs_error("write", &path, &e, Missing::Directory))
+        let temp = self.write_temp(record, Missing::Directory)?;
+        // A hard link fails if the name exists: no overwrite, and no window
+        // in which the file exists half-written.
+        let linked = fs::hard_link(&temp, &path)
+            .map_err(|e| fs_error("create", &path, &e, Missing::Directory));
+        let _ = fs::remove_file(&temp);
+        linked
     }
 
     /// Reads one instance file.
@@ -47,8 +63,8 @@ impl Store {
     /// Rewrites an existing instance file.
     pub fn replace(&self, record: &Record) -> Result<()> {
         let path = self.path(&record.id);
-        fs::write(&path, encode(record)?)
-            .map_err(|e| fs_error("write", &path, &e, Missing::Instance))
+        let temp = self.write_temp(record, Missing::Instance)?;
+        fs::rename(&temp, &path).map_err(|e| fs_error("write", &path, &e, Missing::Instance))
     }
 
     /// Deletes an instance file.
@@ -65,7 +81,8 @@ impl Store {
         for entry in entries {
             let entry =
                 entry.map_err(|e| fs_error("readdir", &self.dir, &e, Missing::Directory))?;
-            if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if hidden || !entry.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
             }
             let path = PathBuf::from(&self.dir).join(entry.file_name());

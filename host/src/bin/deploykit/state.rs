@@ -27,6 +27,11 @@ impl State {
         self.dir.join("cache")
     }
 
+    /// The control socket a running `deploykit serve` answers on.
+    pub fn control_socket(&self) -> PathBuf {
+        self.dir.join("deploykit.sock")
+    }
+
     /// The database, opened now if it was not.
     pub fn store(&self) -> Result<Arc<StateStore>> {
         self.store

@@ -4,6 +4,8 @@ mod flavor;
 mod group;
 mod instance;
 mod plugins;
+#[cfg(unix)]
+mod serve;
 
 use std::path::PathBuf;
 
@@ -74,6 +76,9 @@ enum Command {
     Flavor(flavor::FlavorCommand),
     /// Manage groups with the built-in controller (InfraKit Group/0.1.1).
     Group(group::GroupArgs),
+    /// Run until Ctrl-C: group controllers, hot reload of the plugin folder, control socket.
+    #[cfg(unix)]
+    Serve(serve::ServeArgs),
 }
 
 impl Cli {
@@ -85,13 +90,15 @@ impl Cli {
             Command::Plugins(c) => c.execute(&self.plugins, &state, &out),
             Command::Instance(c) => c.execute(&load(&self.plugins, &state)?, &out),
             Command::Flavor(c) => c.execute(&load(&self.plugins, &state)?, &out),
-            Command::Group(c) => c.execute(&load(&self.plugins, &state)?, &state, &out),
+            Command::Group(c) => c.execute(&self.plugins, &state, &out),
+            #[cfg(unix)]
+            Command::Serve(c) => c.execute(&self.plugins, &state),
         }
     }
 }
 
 /// Loads the plugin folder, with the compiled-plugin cache and the kv store of the state folder.
-fn load(dir: &std::path::Path, state: &Arc<State>) -> Result<Host> {
+pub(crate) fn load(dir: &std::path::Path, state: &Arc<State>) -> Result<Host> {
     Host::builder()
         .cache_dir(state.cache_dir())
         .kv_store(state.clone())

@@ -20,6 +20,12 @@ pub enum PluginsCommand {
         after_help = "Example:\n  deploykit --plugins ./plugins --state ./.deploykit plugins precompile"
     )]
     Precompile,
+    /// Ask the running `deploykit serve` to reload plugin NAME, or rescan the whole folder.
+    #[command(after_help = "Example:\n  deploykit plugins reload instance-file")]
+    Reload {
+        /// The plugin; without it, new files load, changed ones swap, vanished ones unload.
+        name: Option<String>,
+    },
     /// Check that one .wasm file loads; exits non-zero with the reason if not.
     #[command(
         after_help = "Example:\n  deploykit plugins check target/wasm32-wasip2/release/instance_file.wasm"
@@ -33,6 +39,7 @@ pub enum PluginsCommand {
 impl PluginsCommand {
     pub fn execute(self, dir: &Path, state: &Arc<State>, out: &Output) -> Result<()> {
         match self {
+            PluginsCommand::Reload { name } => reload(state, name.as_deref(), out),
             PluginsCommand::Precompile => {
                 let host = super::load(dir, state)?;
                 let plugins = host.plugins();
@@ -138,4 +145,61 @@ fn cache_word(c: CacheOutcome) -> &'static str {
         CacheOutcome::Miss => "compiled",
         CacheOutcome::Off => "compiled",
     }
+}
+
+/// Sends `Deploykit.Reload` to the `serve` of this state folder.
+#[cfg(unix)]
+fn reload(state: &State, name: Option<&str>, out: &Output) -> Result<()> {
+    use deploykit_host::rpc::client::{CallError, call};
+    let socket = state.control_socket();
+    let params = serde_json::json!({ "Name": name }).to_string();
+    let result = match call(
+        &socket,
+        "Deploykit.Reload",
+        &params,
+        std::time::Duration::from_secs(300),
+    ) {
+        Ok(r) => r,
+        Err(CallError::Connect { .. }) => {
+            bail!(
+                "no `deploykit serve` is running on this state folder ({} does not answer)",
+                socket.display()
+            )
+        }
+        Err(e) => bail!(e),
+    };
+    if out.json {
+        return out.line(&result);
+    }
+    let value: serde_json::Value = serde_json::from_str(&result)?;
+    let failures: Vec<&str> = value["Failures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+        .collect();
+    for f in &failures {
+        out.line(&format!(
+            "reload failed, the old version keeps serving: {f}"
+        ))?;
+    }
+    for p in value["Plugins"].as_array().into_iter().flatten() {
+        let name = p["name"].as_str().unwrap_or_default();
+        match p["error"].as_str() {
+            Some(e) => out.line(&format!("{name}: failed: {e}"))?,
+            None => out.line(&format!(
+                "{name}: {}",
+                p["state"].as_str().unwrap_or_default()
+            ))?,
+        }
+    }
+    if !failures.is_empty() {
+        bail!("{} plugin(s) failed to reload", failures.len());
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload(_state: &State, _name: Option<&str>, _out: &Output) -> Result<()> {
+    bail!("plugins reload talks to `deploykit serve` over a unix socket, which this platform lacks")
 }

@@ -1,6 +1,8 @@
 //! `deploykit group …`: the built-in group controller, run in-process over the state folder.
 
 mod print;
+#[cfg(unix)]
+mod remote;
 mod wait;
 
 use std::collections::BTreeMap;
@@ -9,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use deploykit_host::{GroupController, GroupOptions, Host, NativePlugin, wire};
+use deploykit_host::{GroupController, GroupOptions, NativePlugin, wire};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
@@ -69,7 +71,20 @@ enum GroupCommand {
 }
 
 impl GroupArgs {
-    pub fn execute(self, host: &Host, state: &State, out: &Output) -> Result<()> {
+    pub fn execute(
+        self,
+        plugins: &std::path::Path,
+        state: &Arc<State>,
+        out: &Output,
+    ) -> Result<()> {
+        // With a `deploykit serve` running on this state folder, it owns the
+        // state: send the command to it instead of opening the state twice.
+        #[cfg(unix)]
+        if let Some(remote) = remote::Remote::find(state) {
+            return self.run(&remote, out);
+        }
+        let host = super::load(plugins, state)?;
+        let host = &host;
         let store = state.store()?;
         // One-shot: only the group this command changes is reconciled.
         let options = GroupOptions::default()
@@ -81,14 +96,15 @@ impl GroupArgs {
             GroupController::NAME,
             NativePlugin::new().with_group(controller.clone()),
         );
-        let outcome = self.run(&controller, out);
+        let outcome = self.run(&Local(controller.clone()), out);
         controller.shutdown();
         outcome
     }
 
-    fn run(self, controller: &Arc<GroupController>, out: &Output) -> Result<()> {
+    fn run(self, backend: &dyn Backend, out: &Output) -> Result<()> {
+        let status = |id: &str| backend.status(id);
         let call = |method: &str, params: String| -> Result<Value> {
-            let result = wire::call_group(controller.as_ref(), method, &params)?;
+            let result = backend.call(method, &params)?;
             if out.json {
                 out.line(&result)?;
             }
@@ -103,7 +119,7 @@ impl GroupArgs {
                     out.line(result["Details"].as_str().unwrap_or_default())?;
                 }
                 if !pretend {
-                    wait::converged(controller, &id, timeout)?;
+                    wait::converged(&status, &id, timeout)?;
                 }
             }
             GroupCommand::Describe { id } => {
@@ -135,15 +151,36 @@ impl GroupArgs {
                     call("SetSize", json!({ "ID": id, "Size": n }).to_string())?,
                     out,
                 )?;
-                wait::converged(controller, &id, timeout)?;
+                wait::converged(&status, &id, timeout)?;
             }
             GroupCommand::DestroyInstances { id, instances } => {
                 let params = json!({ "ID": id, "Instances": instances });
                 ok(call("DestroyInstances", params.to_string())?, out)?;
-                wait::converged(controller, &id, timeout)?;
+                wait::converged(&status, &id, timeout)?;
             }
         }
         Ok(())
+    }
+}
+
+/// Where group commands go: a controller in this process, or a running `serve`.
+trait Backend {
+    /// Calls `Group.<method>` with InfraKit's params; returns the result JSON.
+    fn call(&self, method: &str, params: &str) -> Result<String>;
+    /// Where group `id` stands.
+    fn status(&self, id: &str) -> Result<deploykit_host::GroupStatus>;
+}
+
+/// A controller started by this command.
+struct Local(Arc<GroupController>);
+
+impl Backend for Local {
+    fn call(&self, method: &str, params: &str) -> Result<String> {
+        Ok(wire::call_group(self.0.as_ref(), method, params)?)
+    }
+
+    fn status(&self, id: &str) -> Result<deploykit_host::GroupStatus> {
+        Ok(self.0.status(id)?)
     }
 }
 

@@ -4,18 +4,22 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use deploykit_host::{GroupController, GroupStatus};
+use deploykit_host::GroupStatus;
 
 /// How often the group is looked at while waiting.
 const LOOK_EVERY: Duration = Duration::from_millis(200);
 
 /// Polls the group until it converges; fails after `timeout`, naming how far it got.
-pub fn converged(controller: &GroupController, id: &str, timeout: Duration) -> Result<()> {
+pub fn converged(
+    status_of: &dyn Fn(&str) -> Result<GroupStatus>,
+    id: &str,
+    timeout: Duration,
+) -> Result<()> {
     let start = Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let mut shown: Option<String> = None;
     loop {
-        let status = controller.status(id);
+        let status = status_of(id);
         let line = match &status {
             Ok(s) => format!("group {id}: {}", progress(s)),
             Err(e) => format!("group {id}: {e}"),

@@ -1,0 +1,157 @@
+//! `deploykit serve` as an operator runs it: group commands sent to it, reload, Ctrl-C, restart, stale and live sockets.
+#![cfg(unix)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use xtask::PluginFolder;
+
+fn cli(folder: &PluginFolder, state: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deploykit"))
+        .arg("--plugins")
+        .arg(folder.path())
+        .arg("--state")
+        .arg(state)
+        .args(args)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("deploykit runs")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A running `deploykit serve`, killed if the test fails.
+struct Serve(Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(folder: &PluginFolder, state: &Path) -> Result<Serve> {
+    let child = Command::new(env!("CARGO_BIN_EXE_deploykit"))
+        .arg("--plugins")
+        .arg(folder.path())
+        .arg("--state")
+        .arg(state)
+        .args(["serve", "--poll-interval", "100ms"])
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let serve = Serve(child);
+    wait("the control socket", || {
+        std::os::unix::net::UnixStream::connect(socket(state)).is_ok()
+    })?;
+    Ok(serve)
+}
+
+fn socket(state: &Path) -> PathBuf {
+    state.join("deploykit.sock")
+}
+
+fn wait(what: &str, mut cond: impl FnMut() -> bool) -> Result<()> {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > Duration::from_secs(30) {
+            bail!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+fn interrupt(serve: &mut Serve) -> Result<std::process::ExitStatus> {
+    let status = Command::new("kill")
+        .args(["-INT", &serve.0.id().to_string()])
+        .status()?;
+    assert!(status.success());
+    Ok(serve.0.wait()?)
+}
+
+const GROUP: &str = r#"{"ID":"web","Properties":{"Allocation":{"Size":3},"Instance":{"Plugin":"instance-file","Properties":{"note":"v1"}},"Flavor":{"Plugin":"flavor-vanilla","Properties":{"Init":["echo v1"]}}}}"#;
+
+#[test]
+fn group_commands_go_to_a_running_serve_which_stops_cleanly_and_resumes() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    let state = folder.path().join("state");
+    let spec = folder.path().join("group.json");
+    std::fs::write(&spec, GROUP)?;
+    let mut running = serve(&folder, &state)?;
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(socket(&state))?.permissions().mode() & 0o777,
+        0o600
+    );
+
+    // The state database is open (and locked) in `serve`: this commit can
+    // only succeed by being sent to it.
+    let out = ok(cli(
+        &folder,
+        &state,
+        &["group", "commit", spec.to_str().unwrap()],
+    ));
+    assert_eq!(out.trim(), "Managing 3 instances");
+    let described = ok(cli(&folder, &state, &["group", "describe", "web"]));
+    assert_eq!(
+        described
+            .lines()
+            .filter(|l| l.starts_with("instance-"))
+            .count(),
+        3,
+        "{described}"
+    );
+
+    // A second serve never takes over a live socket.
+    let second = cli(&folder, &state, &["serve"]);
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("in use by a live server"), "{err}");
+
+    // Reload: a new plugin joins through the watcher, and `plugins reload` answers.
+    std::fs::copy(
+        xtask::wasm_path("misbehave"),
+        folder.path().join("late.wasm"),
+    )?;
+    let reloaded = ok(cli(&folder, &state, &["plugins", "reload"]));
+    assert!(reloaded.contains("late: loaded"), "{reloaded}");
+
+    // Ctrl-C stops cleanly and removes the socket.
+    let status = interrupt(&mut running)?;
+    assert!(status.success(), "{status}");
+    assert!(!socket(&state).exists());
+
+    // Restarted, it resumes the committed group.
+    let _again = serve(&folder, &state)?;
+    let described = ok(cli(&folder, &state, &["group", "describe", "web"]));
+    assert!(described.trim_end().ends_with("converged"), "{described}");
+    Ok(())
+}
+
+#[test]
+fn a_stale_socket_from_a_crash_is_replaced() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    let state = folder.path().join("state");
+    let mut crashed = serve(&folder, &state)?;
+    crashed.0.kill()?;
+    crashed.0.wait()?;
+    assert!(
+        socket(&state).exists(),
+        "a killed serve leaves its socket behind"
+    );
+    let _fresh = serve(&folder, &state)?;
+    let out = ok(cli(&folder, &state, &["plugins", "reload"]));
+    assert!(out.contains("instance-file: loaded"), "{out}");
+    Ok(())
+}
