@@ -55,6 +55,7 @@ struct HostInner {
     quarantine: QuarantinePolicy,
     cache: Option<ComponentCache>,
     kv: Option<Arc<dyn crate::KvStore>>,
+    progress: Option<Progress>,
     plugins: RwLock<BTreeMap<String, Entry>>,
     _ticker: EpochTicker,
 }
@@ -85,7 +86,11 @@ pub struct HostBuilder {
     quarantine: QuarantinePolicy,
     cache_dir: Option<PathBuf>,
     kv: Option<Arc<dyn crate::KvStore>>,
+    progress: Option<Progress>,
 }
+
+/// Called as each file of a folder finishes loading: `(done, total, file)`.
+pub type Progress = Arc<dyn Fn(usize, usize, &Path) + Send + Sync>;
 
 impl std::fmt::Debug for HostBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,6 +104,13 @@ impl std::fmt::Debug for HostBuilder {
 }
 
 impl HostBuilder {
+    /// Reports folder loading as each file finishes (compiling many new
+    /// plugins takes seconds: a front end can show progress).
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
     /// Where the `kv` import keeps plugins' keys (one namespace per plugin).
     /// Without one, `kv` calls fail with `unavailable`.
     pub fn kv_store(mut self, kv: Arc<dyn crate::KvStore>) -> Self {
@@ -156,6 +168,7 @@ impl HostBuilder {
                 quarantine: self.quarantine,
                 cache,
                 kv: self.kv,
+                progress: self.progress,
                 plugins: RwLock::new(BTreeMap::new()),
                 _ticker: ticker,
             }),
@@ -283,13 +296,50 @@ impl Host {
         }
     }
 
-    /// Loads every `*.wasm` file of `dir`, in name order. Returns how many loaded.
+    /// Loads every `*.wasm` file of `dir`. Files compile in parallel (one
+    /// worker per core), then register in name order, so which of two files
+    /// claiming one name wins does not depend on timing. Returns how many loaded.
     pub fn load_dir(&self, dir: &Path) -> Result<usize> {
         let files = crate::loader::wasm_files(dir).map_err(|source| Error::PluginDir {
             path: dir.to_owned(),
             source,
         })?;
-        Ok(files.iter().filter(|p| self.load_file(p).is_ok()).count())
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(files.len())
+            .max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let outcomes: Vec<std::sync::Mutex<Option<_>>> =
+            files.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    let cx = self.context();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = files.get(i) else { break };
+                        let outcome = loader::load(&cx, path);
+                        *outcomes[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+                        let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        if let Some(progress) = &self.inner.progress {
+                            progress(finished, files.len(), path);
+                        }
+                    }
+                });
+            }
+        });
+        let mut loaded = 0;
+        for (path, outcome) in files.iter().zip(outcomes) {
+            let outcome = outcome
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .expect("every file was loaded");
+            if self.register(path, outcome).is_ok() {
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
     }
 
     /// Loads (or replaces) one plugin from a `.wasm` file. A failure is also
@@ -298,6 +348,15 @@ impl Host {
         // Compiling takes long: do it before taking the registry lock, so calls
         // keep running on the current version meanwhile.
         let outcome = loader::load(&self.context(), path);
+        self.register(path, outcome)
+    }
+
+    /// Puts a loaded (or failed) file into the registry.
+    fn register(
+        &self,
+        path: &Path,
+        outcome: std::result::Result<Loaded, loader::LoadFailure>,
+    ) -> Result<PluginInfo> {
         let mut plugins = self.write();
         let previous = plugins
             .iter()

@@ -59,7 +59,7 @@ pub use group::{
     BOOTSTRAP_HASH, CONFIG_HASH_TAG, GROUP_TAG, GroupController, GroupOptions, GroupStatus,
     LOGICAL_ID_TAG,
 };
-pub use host::{Host, HostBuilder, LimitsInfo, PluginInfo, PluginState};
+pub use host::{Host, HostBuilder, LimitsInfo, PluginInfo, PluginState, Progress};
 pub use kv::{KvStore, MemoryKv};
 pub use limits::{Limits, LimitsOverride};
 pub use manifest::{DirGrant, DirMode, Manifest};

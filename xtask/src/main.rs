@@ -11,6 +11,7 @@ const USAGE: &str = "usage: cargo xtask <demo | test | plugins [DIR]>
   demo     build the sample plugins into ./plugins and run the CLI on them
   test     build everything, then fmt --check, clippy -D warnings and every test
   stress   sandbox stress figures (RSS across 100,000 traps, latency under faults)
+  bench    load-time and group figures (compile vs cache hit, 50 plugins, a group of 1,000)
   plugins  build the sample plugins into DIR (default ./plugins)";
 
 fn main() -> Result<()> {
@@ -19,6 +20,7 @@ fn main() -> Result<()> {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("stress") => stress(),
+        Some("bench") => bench(),
         Some("plugins") => {
             let dir = args
                 .get(1)
@@ -219,6 +221,35 @@ fn group_story(step: &dyn Fn(&str, &[&str]) -> Result<String>, demo_dir: &Path) 
         "destroy the group: drain and destroy every member",
         &["group", "destroy", "cattle"],
     )?;
+    Ok(())
+}
+
+/// Builds what the figures need and runs the load-time and group benchmarks (bench profile).
+fn bench() -> Result<()> {
+    let dir = workspace_root().join("target").join("bench-plugins");
+    let wanted: Vec<&PluginCrate> = SAMPLES
+        .iter()
+        .chain(TEST_PLUGINS)
+        .filter(|p| ["misbehave", "instance-simulator", "flavor-vanilla"].contains(&p.package))
+        .collect();
+    install_plugins(&wanted, &dir)?;
+    for bin in ["load-times", "group-converge"] {
+        run(Command::new(cargo())
+            .current_dir(workspace_root())
+            .env("RUST_BACKTRACE", "0")
+            .args([
+                "run",
+                "--quiet",
+                "--profile",
+                "bench",
+                "-p",
+                "deploykit-benches",
+                "--bin",
+                bin,
+                "--",
+            ])
+            .arg(&dir))?;
+    }
     Ok(())
 }
 

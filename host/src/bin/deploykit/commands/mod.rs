@@ -99,7 +99,19 @@ impl Cli {
 
 /// Loads the plugin folder, with the compiled-plugin cache and the kv store of the state folder.
 pub(crate) fn load(dir: &std::path::Path, state: &Arc<State>) -> Result<Host> {
+    // Compiling many new plugins takes seconds: show progress on a terminal.
+    let started = std::time::Instant::now();
+    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress: deploykit_host::Progress = Arc::new(move |done, total, _path| {
+        if show && started.elapsed() > std::time::Duration::from_secs(1) {
+            eprint!("\rloading plugins: {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    });
     Host::builder()
+        .progress(progress)
         .cache_dir(state.cache_dir())
         .kv_store(state.clone())
         .plugin_dir(dir)
