@@ -42,6 +42,20 @@ impl Version {
     }
 }
 
+/// The `tracing` level of a version's `log.level` (each version has its own enum type).
+macro_rules! tracing_level {
+    ($level:expr, $Level:ident) => {
+        match $level {
+            $Level::Trace => tracing::Level::TRACE,
+            $Level::Debug => tracing::Level::DEBUG,
+            $Level::Info => tracing::Level::INFO,
+            $Level::Warn => tracing::Level::WARN,
+            $Level::Error => tracing::Level::ERROR,
+        }
+    };
+}
+pub(crate) use tracing_level;
+
 /// Adds every version's host imports to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     v0_2::add_to_linker(linker)?;

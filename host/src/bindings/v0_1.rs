@@ -29,14 +29,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StoreData>) -> wasmtime::Result<
 impl generated::deploykit::plugin::log::Host for StoreData {
     fn log(&mut self, level: generated::deploykit::plugin::log::Level, message: String) {
         use generated::deploykit::plugin::log::Level;
-        let level = match level {
-            Level::Trace => tracing::Level::TRACE,
-            Level::Debug => tracing::Level::DEBUG,
-            Level::Info => tracing::Level::INFO,
-            Level::Warn => tracing::Level::WARN,
-            Level::Error => tracing::Level::ERROR,
-        };
-        crate::imports::log(self, level, &message);
+        crate::imports::log(self, super::tracing_level!(level, Level), &message);
     }
 }
 
