@@ -119,6 +119,18 @@ pub enum Error {
         plugin: String,
     },
 
+    /// A plugin served by another process (InfraKit's JSON-RPC) could not be
+    /// reached, failed the handshake, or answered malformed JSON.
+    #[error("remote plugin '{plugin}' at {address}: {reason}")]
+    Remote {
+        /// The plugin's name.
+        plugin: String,
+        /// Where it listens, such as `unix:///home/me/.infrakit/plugins/file`.
+        address: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// The wasmtime engine could not be configured.
     #[error("cannot configure the WebAssembly engine: {0}")]
     Engine(String),

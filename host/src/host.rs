@@ -13,6 +13,8 @@ use crate::engine::{EpochTicker, new_engine};
 use crate::limits::Limits;
 use crate::loader::{self, LoadContext, Loaded};
 use crate::quarantine::QuarantinePolicy;
+#[cfg(unix)]
+use crate::rpc::remote::RemotePlugin;
 use crate::spi::{Flavor, Group, Instance, NativePlugin, Spi};
 use crate::state::StoreData;
 use crate::{Error, Result};
@@ -57,7 +59,23 @@ struct HostInner {
     kv: Option<Arc<dyn crate::KvStore>>,
     progress: Option<Progress>,
     plugins: RwLock<BTreeMap<String, Entry>>,
+    /// Counts registry changes, so watchers (the socket bridge) notice cheaply.
+    generation: std::sync::atomic::AtomicU64,
+    /// Where plugins served by other processes are found, if anywhere.
+    #[cfg(unix)]
+    remote: Option<RemoteDir>,
     _ticker: EpochTicker,
+}
+
+/// The InfraKit plugin directory the router falls back to for names it does
+/// not host, with the clients made so far (each keeps its handshake).
+#[cfg(unix)]
+struct RemoteDir {
+    dir: PathBuf,
+    timeout: std::time::Duration,
+    clients: std::sync::Mutex<
+        std::collections::HashMap<(String, crate::rpc::client::Endpoint), Arc<RemotePlugin>>,
+    >,
 }
 
 /// A registry entry.
@@ -87,6 +105,8 @@ pub struct HostBuilder {
     cache_dir: Option<PathBuf>,
     kv: Option<Arc<dyn crate::KvStore>>,
     progress: Option<Progress>,
+    remote_dir: Option<PathBuf>,
+    client_timeout: Option<std::time::Duration>,
 }
 
 /// Called as each file of a folder finishes loading: `(done, total, file)`.
@@ -131,6 +151,22 @@ impl HostBuilder {
         self
     }
 
+    /// Routes names this host does not hold to plugin servers of other
+    /// processes in `dir` (an InfraKit plugin directory: unix sockets and
+    /// `<name>.listen` files). The name `file` reaches the socket `dir/file`;
+    /// `simulator/compute` reaches object `compute` of the socket `dir/simulator`.
+    pub fn remote_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.remote_dir = Some(dir.into());
+        self
+    }
+
+    /// How long a call to a remote plugin may take (default 15 s, InfraKit's
+    /// `INFRAKIT_CLIENT_TIMEOUT`).
+    pub fn client_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.client_timeout = Some(timeout);
+        self
+    }
+
     /// The limits of plugins whose manifest does not override them.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -160,6 +196,9 @@ impl HostBuilder {
             .transpose()
             .map_err(Error::Engine)?;
         let ticker = EpochTicker::start(&engine)?;
+        // Remote plugins speak over unix sockets: elsewhere there are none.
+        #[cfg(not(unix))]
+        let _ = (self.remote_dir, self.client_timeout);
         let host = Host {
             inner: Arc::new(HostInner {
                 engine,
@@ -170,6 +209,15 @@ impl HostBuilder {
                 kv: self.kv,
                 progress: self.progress,
                 plugins: RwLock::new(BTreeMap::new()),
+                generation: std::sync::atomic::AtomicU64::new(0),
+                #[cfg(unix)]
+                remote: self.remote_dir.map(|dir| RemoteDir {
+                    dir,
+                    timeout: self
+                        .client_timeout
+                        .unwrap_or(crate::rpc::remote::DEFAULT_TIMEOUT),
+                    clients: Default::default(),
+                }),
                 _ticker: ticker,
             }),
         };
@@ -190,6 +238,8 @@ pub enum PluginState {
     Native,
     /// Found but not loadable; see the error.
     Failed,
+    /// Served by another process on InfraKit's JSON-RPC.
+    Remote,
 }
 
 impl std::fmt::Display for PluginState {
@@ -198,6 +248,7 @@ impl std::fmt::Display for PluginState {
             PluginState::Loaded => "loaded",
             PluginState::Native => "native",
             PluginState::Failed => "failed",
+            PluginState::Remote => "remote",
         })
     }
 }
@@ -213,6 +264,8 @@ pub struct PluginInfo {
     pub wit: Option<String>,
     /// Its file, for wasm plugins.
     pub path: Option<PathBuf>,
+    /// Where it listens, for remote plugins (`unix:///…` or `tcp://…`).
+    pub address: Option<String>,
     /// Loaded, native or failed.
     pub state: PluginState,
     /// Why it failed to load.
@@ -278,6 +331,9 @@ impl Host {
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Entry>> {
+        self.inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner
             .plugins
             .write()
@@ -503,12 +559,88 @@ impl Host {
         self.write().remove(name).is_some()
     }
 
-    /// Every plugin, loaded or failed, sorted by name.
+    /// Every hosted plugin, loaded or failed, sorted by name.
     pub fn plugins(&self) -> Vec<PluginInfo> {
         self.read()
             .iter()
             .map(|(name, entry)| info(name, entry))
             .collect()
+    }
+
+    /// The plugins other processes serve in the remote directory (see
+    /// [`HostBuilder::remote_dir`]) that no hosted plugin shadows, sorted by
+    /// name. Each is asked for its interfaces (`Handshake.Hello`); one that
+    /// does not answer is listed with the reason.
+    pub fn remote_plugins(&self) -> Vec<PluginInfo> {
+        #[cfg(unix)]
+        if let Some(remote) = &self.inner.remote {
+            let discovered = crate::rpc::discovery::list(&remote.dir);
+            let hosted = self.read();
+            let remote_only: Vec<_> = discovered
+                .into_iter()
+                .filter(|(name, _)| !hosted.contains_key(name))
+                .collect();
+            drop(hosted);
+            return remote_only
+                .into_iter()
+                .map(|(name, endpoint)| {
+                    remote_info(&name, &self.remote_client(remote, &name, endpoint))
+                })
+                .collect();
+        }
+        Vec::new()
+    }
+
+    /// What [`Host::plugins`] says about plugin `name` (hosted plugins only).
+    pub fn plugin(&self, name: &str) -> Option<PluginInfo> {
+        self.read().get(name).map(|entry| info(name, entry))
+    }
+
+    /// The SPIs of hosted plugin `name`; `None` if it is not loaded.
+    pub fn spis_of(&self, name: &str) -> Option<crate::SpiSet> {
+        match self.read().get(name)? {
+            Entry::Wasm { loaded, .. } => Some(loaded.plugin.spis),
+            Entry::Native(n) => Some(n.spis()),
+            Entry::Failed { .. } => None,
+        }
+    }
+
+    /// A number that changes whenever a plugin is loaded, replaced or
+    /// unloaded: compare two readings to learn whether the registry changed.
+    pub fn generation(&self) -> u64 {
+        self.inner
+            .generation
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The client of remote plugin `name` at `endpoint`, made once and kept.
+    #[cfg(unix)]
+    fn remote_client(
+        &self,
+        remote: &RemoteDir,
+        name: &str,
+        endpoint: crate::rpc::client::Endpoint,
+    ) -> Arc<RemotePlugin> {
+        let mut clients = remote.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry((name.to_owned(), endpoint.clone()))
+            .or_insert_with(|| Arc::new(RemotePlugin::new(name, endpoint, remote.timeout)))
+            .clone()
+    }
+
+    /// Resolves a name the registry does not hold to a remote plugin serving `spi`.
+    #[cfg(unix)]
+    fn remote(&self, name: &str, spi: Spi, not_found: Error) -> Result<Arc<RemotePlugin>> {
+        let Some(remote) = &self.inner.remote else {
+            return Err(not_found);
+        };
+        let lookup = name.split_once('/').map_or(name, |(l, _)| l);
+        let Some(endpoint) = crate::rpc::discovery::find(&remote.dir, lookup) else {
+            return Err(not_found);
+        };
+        let client = self.remote_client(remote, name, endpoint);
+        client.require(spi)?;
+        Ok(client)
     }
 
     fn lookup(&self, name: &str, spi: Spi) -> Result<Entry> {
@@ -541,7 +673,14 @@ impl Host {
 
     /// The instance SPI of plugin `name`.
     pub fn instance(&self, name: &str) -> Result<Arc<dyn Instance>> {
-        Ok(match self.lookup(name, Spi::Instance)? {
+        let entry = match self.lookup(name, Spi::Instance) {
+            #[cfg(unix)]
+            Err(e @ Error::UnknownPlugin { .. }) => {
+                return Ok(self.remote(name, Spi::Instance, e)?);
+            }
+            other => other?,
+        };
+        Ok(match entry {
             Entry::Wasm { loaded, .. } => loaded.plugin,
             Entry::Native(n) => n.instance.expect("checked by lookup"),
             Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
@@ -550,7 +689,14 @@ impl Host {
 
     /// The flavor SPI of plugin `name`.
     pub fn flavor(&self, name: &str) -> Result<Arc<dyn Flavor>> {
-        Ok(match self.lookup(name, Spi::Flavor)? {
+        let entry = match self.lookup(name, Spi::Flavor) {
+            #[cfg(unix)]
+            Err(e @ Error::UnknownPlugin { .. }) => {
+                return Ok(self.remote(name, Spi::Flavor, e)?);
+            }
+            other => other?,
+        };
+        Ok(match entry {
             Entry::Wasm { loaded, .. } => loaded.plugin,
             Entry::Native(n) => n.flavor.expect("checked by lookup"),
             Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
@@ -559,12 +705,43 @@ impl Host {
 
     /// The group SPI of plugin `name`.
     pub fn group(&self, name: &str) -> Result<Arc<dyn Group>> {
-        Ok(match self.lookup(name, Spi::Group)? {
+        let entry = match self.lookup(name, Spi::Group) {
+            #[cfg(unix)]
+            Err(e @ Error::UnknownPlugin { .. }) => return Ok(self.remote(name, Spi::Group, e)?),
+            other => other?,
+        };
+        Ok(match entry {
             Entry::Wasm { loaded, .. } => loaded.plugin,
             Entry::Native(n) => n.group.expect("checked by lookup"),
             Entry::Failed { .. } => unreachable!("lookup refuses failed entries"),
         })
     }
+}
+
+/// What `plugins ls` shows about a remote plugin: its SPIs come from its
+/// handshake; an unreachable server is listed with the reason.
+#[cfg(unix)]
+fn remote_info(name: &str, client: &RemotePlugin) -> PluginInfo {
+    let (spis, error) = match client.spis() {
+        Ok(spis) => (spis.to_vec(), None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let mut info = info(
+        name,
+        &Entry::Failed {
+            path: PathBuf::new(),
+            reason: String::new(),
+        },
+    );
+    info.spis = spis;
+    info.error = error;
+    info.path = match client.endpoint() {
+        crate::rpc::client::Endpoint::Unix(path) => Some(path.clone()),
+        crate::rpc::client::Endpoint::Tcp(_) => None,
+    };
+    info.address = Some(client.endpoint().to_string());
+    info.state = PluginState::Remote;
+    info
 }
 
 fn info(name: &str, entry: &Entry) -> PluginInfo {
@@ -573,6 +750,7 @@ fn info(name: &str, entry: &Entry) -> PluginInfo {
         spis: Vec::new(),
         wit: None,
         path: None,
+        address: None,
         state: PluginState::Failed,
         error: None,
         size: None,

@@ -15,6 +15,7 @@ fn deploykit(folder: &PluginFolder, args: &[&str], stdin: Option<&str>) -> Outpu
         .arg(folder.path().join("state"))
         .args(args)
         .env("RUST_LOG", "off")
+        .env("INFRAKIT_PLUGINS_DIR", folder.path().join("sockets"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

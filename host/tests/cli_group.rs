@@ -15,6 +15,7 @@ fn deploykit(folder: &PluginFolder, state: &Path, args: &[&str]) -> Output {
         .arg(state)
         .args(args)
         .env("RUST_LOG", "off")
+        .env("INFRAKIT_PLUGINS_DIR", state.join("sockets"))
         .output()
         .expect("deploykit runs")
 }

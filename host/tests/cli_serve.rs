@@ -16,6 +16,7 @@ fn cli(folder: &PluginFolder, state: &Path, args: &[&str]) -> Output {
         .arg(state)
         .args(args)
         .env("RUST_LOG", "off")
+        .env("INFRAKIT_PLUGINS_DIR", sockets(state))
         .output()
         .expect("deploykit runs")
 }
@@ -47,6 +48,7 @@ fn serve(folder: &PluginFolder, state: &Path) -> Result<Serve> {
         .arg(state)
         .args(["serve", "--poll-interval", "100ms"])
         .env("RUST_LOG", "off")
+        .env("INFRAKIT_PLUGINS_DIR", sockets(state))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -55,6 +57,11 @@ fn serve(folder: &PluginFolder, state: &Path) -> Result<Serve> {
         std::os::unix::net::UnixStream::connect(socket(state)).is_ok()
     })?;
     Ok(serve)
+}
+
+/// The InfraKit plugin directory of a test: inside its state folder.
+fn sockets(state: &Path) -> PathBuf {
+    state.join("sockets")
 }
 
 fn socket(state: &Path) -> PathBuf {
@@ -153,5 +160,94 @@ fn a_stale_socket_from_a_crash_is_replaced() -> Result<()> {
     let _fresh = serve(&folder, &state)?;
     let out = ok(cli(&folder, &state, &["plugins", "reload"]));
     assert!(out.contains("instance-file: loaded"), "{out}");
+    Ok(())
+}
+
+/// Every plugin and the group controller get an InfraKit socket; another
+/// deploykit with no plugins of its own lists and calls them as remote
+/// plugins; Ctrl-C removes the sockets.
+#[test]
+fn serve_puts_every_plugin_on_an_infrakit_socket() -> Result<()> {
+    let folder = PluginFolder::new()?.with_samples()?;
+    let state = folder.path().join("state");
+    let mut running = serve(&folder, &state)?;
+    let dir = sockets(&state);
+    for name in ["instance-file", "flavor-vanilla", "group"] {
+        wait(name, || dir.join(name).exists())?;
+    }
+    let hello = deploykit_host::rpc::client::call(
+        &dir.join("instance-file"),
+        "Handshake.Hello",
+        "{}",
+        Duration::from_secs(10),
+    )?;
+    assert_eq!(
+        hello,
+        r#"{"Objects":{"Instance/0.6.1":[{"Name":".","ProxyFor":""}]}}"#
+    );
+
+    // A deploykit with an empty plugin folder sees them all as remote plugins.
+    let empty = PluginFolder::new()?;
+    let other_state = empty.path().join("state");
+    let remote = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_deploykit"))
+            .arg("--plugins")
+            .arg(empty.path())
+            .arg("--state")
+            .arg(&other_state)
+            .arg("--sockets")
+            .arg(&dir)
+            .args(args)
+            .env("RUST_LOG", "off")
+            .output()
+            .expect("deploykit runs")
+    };
+    let listed = ok(remote(&["plugins", "ls"]));
+    let row = |name: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {listed}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        row("instance-file")[..4],
+        ["instance-file", "instance", "-", "remote"]
+    );
+    assert_eq!(
+        row("flavor-vanilla")[..4],
+        ["flavor-vanilla", "flavor", "-", "remote"]
+    );
+    assert_eq!(row("group")[..4], ["group", "group", "-", "remote"]);
+    let spec = empty.path().join("spec.json");
+    std::fs::write(&spec, r#"{"Tags":{"via":"socket"}}"#)?;
+    let id = ok(remote(&[
+        "instance",
+        "provision",
+        "instance-file",
+        spec.to_str().unwrap(),
+    ]));
+    let described = ok(remote(&[
+        "instance",
+        "describe",
+        "instance-file",
+        "--tags",
+        "via=socket",
+    ]));
+    assert!(described.contains(id.trim()), "{described}");
+    let missing = remote(&["instance", "describe", "nope"]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("unknown plugin 'nope'"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+
+    let status = interrupt(&mut running)?;
+    assert!(status.success(), "{status}");
+    for name in ["instance-file", "flavor-vanilla", "group"] {
+        assert!(!dir.join(name).exists(), "{name} socket left behind");
+    }
     Ok(())
 }

@@ -1,5 +1,8 @@
 //! One integration test binary, one module per concern.
 
+/// The InfraKit JSON-RPC bridge: wire samples on our sockets, bad requests, remote InfraKit plugins.
+#[cfg(unix)]
+mod bridge;
 /// Plugins calling plugins: combo over vanilla, the depth limit, the kv-backed simulator in a group.
 mod composition;
 /// The built-in group controller over a simulator, a restarted host, and the wasm samples.

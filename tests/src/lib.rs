@@ -1,6 +1,8 @@
-//! Fixtures for the integration tests: a plugin folder of built plugins and a host over it, and group fixtures over a simulator.
+//! Fixtures for the integration tests: a plugin folder of built plugins and a host over it, group fixtures over a simulator, and a fake InfraKit plugin.
 
 pub mod groups;
+#[cfg(unix)]
+pub mod infrakit;
 pub mod sim;
 
 use anyhow::Result;

@@ -10,16 +10,34 @@ pub enum RpcError {
     Failed(String),
     /// The params are not the method's request (`-32600`).
     InvalidParams(String),
-    /// No such service or method (`-32601`).
+    /// No such service or method. gorilla/rpc answers these through its
+    /// generic error path, so the code is `-32000` too, with messages such as
+    /// `rpc: can't find service "Instance.Nope"`.
     UnknownMethod(String),
 }
 
 impl RpcError {
     fn code(&self) -> i64 {
         match self {
-            RpcError::Failed(_) => -32000,
+            RpcError::Failed(_) | RpcError::UnknownMethod(_) => -32000,
             RpcError::InvalidParams(_) => -32600,
-            RpcError::UnknownMethod(_) => -32601,
+        }
+    }
+
+    /// gorilla/rpc's answer to a method the service lacks.
+    pub fn unknown_method(method: &str) -> RpcError {
+        RpcError::UnknownMethod(format!("rpc: can't find method {method:?}"))
+    }
+
+    /// gorilla/rpc's answer to a service the server does not have, or to a
+    /// method name without a dot.
+    pub fn unknown_service(method: &str) -> RpcError {
+        if method.contains('.') {
+            RpcError::UnknownMethod(format!("rpc: can't find service {method:?}"))
+        } else {
+            RpcError::UnknownMethod(format!(
+                "rpc: service/method request ill-formed: {method:?}"
+            ))
         }
     }
 
@@ -34,9 +52,7 @@ impl From<crate::wire::WireError> for RpcError {
     fn from(e: crate::wire::WireError) -> Self {
         match e {
             crate::wire::WireError::Params { .. } => RpcError::InvalidParams(e.to_string()),
-            crate::wire::WireError::UnknownMethod(m) => {
-                RpcError::UnknownMethod(format!("rpc: can't find method {m}"))
-            }
+            crate::wire::WireError::UnknownMethod(m) => RpcError::unknown_method(&m),
             crate::wire::WireError::Call(crate::Error::Plugin { source, .. }) => {
                 RpcError::Failed(source.message().to_owned())
             }

@@ -4,10 +4,23 @@
 //! rules (ids echoed byte for byte, `-32000` for a plugin's error, empty
 //! bodies for notifications); [`server`] serves a handler on a socket, with
 //! owner-only permissions and stale-socket recovery; [`client`] calls one.
+//!
+//! On top of those: [`bridge`] answers InfraKit's methods for one hosted
+//! plugin, [`sockets`] keeps one socket per hosted plugin in the plugin
+//! directory as plugins come and go, and [`discovery`] with [`remote`] let
+//! the router reach plugins other processes serve there.
 
+#[cfg(unix)]
+pub mod bridge;
 pub mod jsonrpc;
 
 #[cfg(unix)]
 pub mod client;
 #[cfg(unix)]
+pub mod discovery;
+#[cfg(unix)]
+pub mod remote;
+#[cfg(unix)]
 pub mod server;
+#[cfg(unix)]
+pub mod sockets;

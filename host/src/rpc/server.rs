@@ -18,6 +18,25 @@ use super::jsonrpc::{RpcError, respond};
 /// blocking thread, so it may call plugins.
 pub type Handler = Arc<dyn Fn(&str, &str) -> Result<String, RpcError> + Send + Sync>;
 
+/// Produces the `GET /info/api.json` document. It runs on a blocking thread.
+pub type Info = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// What a socket serves: JSON-RPC on `POST /`, and, for plugin sockets,
+/// InfraKit's metadata document on `GET /info/api.json`.
+#[derive(Clone)]
+pub struct Service {
+    /// Answers `POST /`.
+    pub rpc: Handler,
+    /// Answers `GET /info/api.json`; without it that path is a 404.
+    pub info: Option<Info>,
+}
+
+impl From<Handler> for Service {
+    fn from(rpc: Handler) -> Self {
+        Service { rpc, info: None }
+    }
+}
+
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY: usize = 4 << 20;
 
@@ -40,6 +59,12 @@ pub enum ServeError {
 /// Binds `path`, replacing a stale socket file that nothing answers on, and
 /// makes it owner-only (0600).
 pub fn bind(path: &Path) -> Result<UnixListener, ServeError> {
+    bind_with_mode(path, 0o600)
+}
+
+/// Binds `path` like [`bind`], with the permission bits `mode` (such as
+/// `0o660` to let a group's members call).
+pub fn bind_with_mode(path: &Path, mode: u32) -> Result<UnixListener, ServeError> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(ServeError::InUse(path.to_owned()));
@@ -55,7 +80,7 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServeError> {
         source,
     })?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| {
         ServeError::Bind {
             path: path.to_owned(),
             source,
@@ -65,12 +90,13 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServeError> {
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves, answering
-/// each request with `handler`. A bad or dropped connection affects only itself.
+/// each request with `service`. A bad or dropped connection affects only itself.
 pub async fn serve(
     listener: UnixListener,
-    handler: Handler,
+    service: impl Into<Service>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
+    let handler = service.into();
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -98,32 +124,40 @@ pub async fn serve(
 
 async fn answer(
     req: Request<Incoming>,
-    handler: Handler,
+    service: Service,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.method() != Method::POST {
-        let text = format!("rpc: POST method required, received {}", req.method());
-        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, text.into_bytes()));
+    if req.method() == Method::GET
+        && req.uri().path() == "/info/api.json"
+        && let Some(info) = service.info
+    {
+        let body = tokio::task::spawn_blocking(move || info())
+            .await
+            .unwrap_or_default();
+        // text/plain like every other answer: InfraKit's server lets Go sniff it.
+        return Ok(reply(StatusCode::OK, body.into_bytes()));
     }
+    // gorilla/mux routes only `/` (and the info paths) to the RPC server.
     if req.uri().path() != "/" {
         return Ok(reply(
             StatusCode::NOT_FOUND,
             b"404 page not found\n".to_vec(),
         ));
     }
-    let json = req
+    if req.method() != Method::POST {
+        let text = format!("rpc: POST method required, received {}", req.method());
+        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, text.into_bytes()));
+    }
+    // gorilla/rpc's rule: the media type before any `;` must be a registered
+    // codec (only JSON); with no Content-Type at all, the one codec is used.
+    let content_type = req
         .headers()
         .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !json {
-        return Ok(reply(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            b"rpc: unrecognized Content-Type\n".to_vec(),
-        ));
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or_default();
+    if !media.is_empty() && !media.eq_ignore_ascii_case("application/json") {
+        let text = format!("rpc: unrecognized Content-Type: {media}");
+        return Ok(reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, text.into_bytes()));
     }
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
@@ -134,6 +168,7 @@ async fn answer(
             ));
         }
     };
+    let handler = service.rpc;
     let out = tokio::task::spawn_blocking(move || respond(&body, |m, p| handler(m, p)))
         .await
         .unwrap_or_default();

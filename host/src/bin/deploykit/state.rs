@@ -1,7 +1,8 @@
-//! The state folder, opened on first use: group specs and the plugins' kv keys share its database.
+//! The state folder, opened on first use (group specs and the plugins' kv keys share its database), and where InfraKit's sockets live.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use deploykit_host::{KvStore, StateStore};
@@ -11,6 +12,8 @@ use deploykit_host::{KvStore, StateStore};
 pub struct State {
     dir: PathBuf,
     store: OnceLock<Result<Arc<StateStore>, String>>,
+    sockets: PathBuf,
+    client_timeout: Duration,
 }
 
 impl State {
@@ -19,7 +22,27 @@ impl State {
         State {
             dir: dir.to_owned(),
             store: OnceLock::new(),
+            sockets: deploykit_host::rpc::discovery::default_plugins_dir(),
+            client_timeout: deploykit_host::rpc::remote::DEFAULT_TIMEOUT,
         }
+    }
+
+    /// Uses `sockets` as InfraKit's plugin directory, with `timeout` for calls to remote plugins.
+    pub fn with_sockets(mut self, sockets: PathBuf, timeout: Duration) -> State {
+        self.sockets = sockets;
+        self.client_timeout = timeout;
+        self
+    }
+
+    /// InfraKit's plugin directory: `serve` puts a socket per plugin there,
+    /// and names the host does not hold are looked up there.
+    pub fn sockets_dir(&self) -> &Path {
+        &self.sockets
+    }
+
+    /// How long a call to a remote plugin may take.
+    pub fn client_timeout(&self) -> Duration {
+        self.client_timeout
     }
 
     /// Where compiled plugins are cached.

@@ -51,6 +51,17 @@ pub struct Cli {
     )]
     pub state: PathBuf,
 
+    /// InfraKit's plugin directory: `serve` puts one socket per plugin there,
+    /// and plugin names this host does not load are looked up there (sockets
+    /// and `<name>.listen` files of InfraKit's own plugins). Default:
+    /// $INFRAKIT_HOME/plugins, else ~/.infrakit/plugins.
+    #[arg(long, global = true, env = "INFRAKIT_PLUGINS_DIR", value_name = "DIR")]
+    pub sockets: Option<PathBuf>,
+
+    /// How long a call to a plugin of another process may take.
+    #[arg(long, global = true, env = "INFRAKIT_CLIENT_TIMEOUT", value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub client_timeout: std::time::Duration,
+
     /// Print InfraKit's JSON result objects instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -84,7 +95,11 @@ enum Command {
 impl Cli {
     /// Runs the command.
     pub fn run(self) -> Result<()> {
-        let state = Arc::new(State::new(&self.state));
+        let sockets = self
+            .sockets
+            .clone()
+            .unwrap_or_else(deploykit_host::rpc::discovery::default_plugins_dir);
+        let state = Arc::new(State::new(&self.state).with_sockets(sockets, self.client_timeout));
         let out = crate::output::Output { json: self.json };
         match self.command {
             Command::Plugins(c) => c.execute(&self.plugins, &state, &out),
@@ -111,6 +126,8 @@ pub(crate) fn load(dir: &std::path::Path, state: &Arc<State>) -> Result<Host> {
         }
     });
     Host::builder()
+        .remote_dir(state.sockets_dir())
+        .client_timeout(state.client_timeout())
         .progress(progress)
         .cache_dir(state.cache_dir())
         .kv_store(state.clone())

@@ -12,7 +12,7 @@ use crate::state::State;
 
 #[derive(Debug, Subcommand)]
 pub enum PluginsCommand {
-    /// List every plugin of the folder: name, SPIs, WIT version, state, limits.
+    /// List every plugin of the folder (name, SPIs, WIT version, state, limits), then the remote plugins of the sockets folder.
     #[command(after_help = "Example:\n  deploykit --plugins ./plugins plugins ls --json")]
     Ls,
     /// Compile every plugin of the folder into the cache (in the state folder), so later loads are fast.
@@ -63,12 +63,17 @@ impl PluginsCommand {
             }
             PluginsCommand::Ls => {
                 let host = super::load(dir, state)?;
-                let plugins = host.plugins();
+                let mut plugins = host.plugins();
+                plugins.extend(host.remote_plugins());
                 if out.json {
                     return out.line(&serde_json::to_string_pretty(&plugins)?);
                 }
                 if plugins.is_empty() {
-                    return out.line(&format!("no plugins in {}", dir.display()));
+                    return out.line(&format!(
+                        "no plugins in {} and no plugin sockets in {}",
+                        dir.display(),
+                        state.sockets_dir().display()
+                    ));
                 }
                 let rows: Vec<Vec<String>> = plugins.iter().map(row).collect();
                 out.table(
@@ -117,6 +122,10 @@ fn row(p: &PluginInfo) -> Vec<String> {
     };
     let detail = match p.state {
         PluginState::Failed => p.error.clone().unwrap_or_default(),
+        PluginState::Remote => match &p.error {
+            Some(e) => e.clone(),
+            None => p.address.clone().unwrap_or_default(),
+        },
         _ => p
             .path
             .as_ref()

@@ -1,4 +1,4 @@
-//! `deploykit serve`: runs the group controllers, reloads plugins as files change, and answers the control socket.
+//! `deploykit serve`: runs the group controllers, reloads plugins as files change, serves every plugin on an InfraKit socket, and answers the control socket.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,17 +8,24 @@ use anyhow::{Context, Result};
 use clap::Args;
 use deploykit_host::rpc::jsonrpc::RpcError;
 use deploykit_host::rpc::server::{Handler, ServeError, bind, serve};
+use deploykit_host::rpc::sockets::{Bridge, BridgeOptions};
 use deploykit_host::{GroupController, GroupOptions, Host, NativePlugin, wire};
 use serde::Deserialize;
 
 use crate::state::State;
 
-/// Run until Ctrl-C (or SIGTERM): group controllers, hot reload, control socket.
+/// Run until Ctrl-C (or SIGTERM): group controllers, hot reload, InfraKit sockets, control socket.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  deploykit --plugins ./plugins --state ./.deploykit serve\n\nWhile it runs, `deploykit group …` and `deploykit plugins reload` on the same\nstate folder are sent to it through STATE/deploykit.sock (owner-only)."
+    after_help = "Example:\n  deploykit --plugins ./plugins --state ./.deploykit --sockets ~/.infrakit/plugins serve\n\nEvery loaded plugin, and the group controller as `group`, gets a socket named\nafter it in the sockets folder, speaking InfraKit's JSON-RPC; InfraKit's CLI and\nmanagers can call them. While it runs, `deploykit group …` and `deploykit plugins\nreload` on the same state folder are sent to it through STATE/deploykit.sock."
 )]
 pub struct ServeArgs {
+    /// Permission bits of the plugin sockets, in octal (0600: owner only).
+    #[arg(long, value_name = "MODE", default_value = "600", value_parser = parse_mode)]
+    socket_mode: u32,
+    /// Serve no InfraKit sockets (the control socket still runs).
+    #[arg(long)]
+    no_sockets: bool,
     /// How often every group is reconciled.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration, env = "INFRAKIT_GROUP_POLL_INTERVAL")]
     poll_interval: Duration,
@@ -50,6 +57,20 @@ impl ServeArgs {
             GroupController::NAME,
             NativePlugin::new().with_group(controller.clone()),
         );
+        let bridge = if self.no_sockets {
+            None
+        } else {
+            let options = BridgeOptions {
+                mode: self.socket_mode,
+            };
+            let sockets = state.sockets_dir();
+            let bridge = Bridge::start(&host, sockets, options)
+                .with_context(|| format!("cannot serve plugin sockets in {}", sockets.display()))?;
+            for (name, reason) in bridge.refused() {
+                eprintln!("deploykit serve: no socket for {name}: {reason}");
+            }
+            Some(bridge)
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -63,6 +84,13 @@ impl ServeArgs {
                 plugins.display(),
                 socket.display()
             );
+            if let Some(bridge) = &bridge {
+                eprintln!(
+                    "deploykit serve: {} InfraKit sockets in {}",
+                    bridge.sockets().len(),
+                    state.sockets_dir().display()
+                );
+            }
             let handler: Handler = {
                 let (host, controller, dir) =
                     (host.clone(), controller.clone(), plugins.to_owned());
@@ -71,13 +99,23 @@ impl ServeArgs {
             serve(listener, handler, stop_signal()).await;
             anyhow::Ok(())
         });
-        // Stop reconciling before leaving: every store write is a finished transaction.
+        // Close the plugin sockets (and remove their files), then stop
+        // reconciling: every store write is a finished transaction.
+        drop(bridge);
         controller.shutdown();
         let _ = std::fs::remove_file(&socket);
         served?;
         eprintln!("deploykit serve: stopped");
         Ok(())
     }
+}
+
+/// Reads an octal permission mode such as `600` or `0660`.
+fn parse_mode(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("{text:?} is not an octal permission mode such as 600"))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -129,8 +167,6 @@ fn control(
                 .map_err(|e| RpcError::Failed(e.to_string()))?;
             serde_json::to_string(&status).map_err(|e| RpcError::Failed(e.to_string()))
         }
-        _ => Err(RpcError::UnknownMethod(format!(
-            "rpc: can't find method {method}"
-        ))),
+        _ => Err(RpcError::unknown_service(method)),
     }
 }
