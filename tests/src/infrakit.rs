@@ -52,20 +52,13 @@ impl FakeInstancePlugin {
     ) -> std::io::Result<FakeInstancePlugin> {
         let listener = UnixListener::bind(path)?;
         let (state, stop, hello) = Self::parts(interfaces);
-        {
-            let (state, stop) = (state.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    if let Ok(stream) = stream {
-                        let (state, hello) = (state.clone(), hello.clone());
-                        std::thread::spawn(move || serve_one(stream, &state, &hello));
-                    }
-                }
-            });
-        }
+        accept_loop(
+            listener,
+            |l| l.accept().map(|(s, _)| s),
+            &state,
+            &stop,
+            hello,
+        );
         let wake_path = path.to_owned();
         Ok(FakeInstancePlugin {
             state,
@@ -82,20 +75,13 @@ impl FakeInstancePlugin {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let (state, stop, hello) = Self::parts(interfaces);
-        {
-            let (state, stop) = (state.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    if let Ok(stream) = stream {
-                        let (state, hello) = (state.clone(), hello.clone());
-                        std::thread::spawn(move || serve_one(stream, &state, &hello));
-                    }
-                }
-            });
-        }
+        accept_loop(
+            listener,
+            |l| l.accept().map(|(s, _)| s),
+            &state,
+            &stop,
+            hello,
+        );
         Ok((
             FakeInstancePlugin {
                 state,
@@ -147,6 +133,28 @@ impl Drop for FakeInstancePlugin {
             let _ = std::fs::remove_file(socket);
         }
     }
+}
+
+/// Accepts connections on a thread until `stop`, one more thread per connection.
+fn accept_loop<L, S>(
+    listener: L,
+    accept: fn(&L) -> std::io::Result<S>,
+    state: &Arc<Mutex<FakeState>>,
+    stop: &Arc<AtomicBool>,
+    hello: Value,
+) where
+    L: Send + 'static,
+    S: Read + Write + Send + 'static,
+{
+    let (state, stop) = (state.clone(), stop.clone());
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            if let Ok(stream) = accept(&listener) {
+                let (state, hello) = (state.clone(), hello.clone());
+                std::thread::spawn(move || serve_one(stream, &state, &hello));
+            }
+        }
+    });
 }
 
 /// Reads one HTTP request, answers it, closes.
