@@ -7,7 +7,7 @@
 //! would then claim exports it does not implement.
 
 wit_bindgen::generate!({
-    path: "../wit/since_v0.2.0",
+    path: "wit/since_v0.2.0",
     world: "host-imports",
     generate_all,
 });

@@ -13,12 +13,11 @@ use proc_macro::TokenStream;
 
 use crate::parse::{Request, Spi};
 
-/// The WIT package folder, found next to the SDK when this crate was compiled.
+/// The WIT package folder inside this crate (in the repository, `wit` is a
+/// link to the workspace's `wit/`; `cargo package` copies the files in, so a
+/// published crate carries its own WIT).
 fn wit_dir() -> String {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../wit/since_v0.2.0"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/wit/since_v0.2.0"));
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     dir.to_string_lossy().into_owned()
 }
