@@ -1,48 +1,17 @@
 //! The `deploykit` binary driven as a user would: plugin listing, every SPI command, errors and exit codes.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use anyhow::Result;
 use serde_json::Value;
 use xtask::PluginFolder;
 
+mod support;
+
+use support::{failed, ok};
+
 fn deploykit(folder: &PluginFolder, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deploykit"))
-        .arg("--plugins")
-        .arg(folder.path())
-        .arg("--state")
-        .arg(folder.path().join("state"))
-        .args(args)
-        .env("RUST_LOG", "off")
-        .env("INFRAKIT_PLUGINS_DIR", folder.path().join("sockets"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("deploykit runs");
-    let mut input = child.stdin.take().unwrap();
-    input
-        .write_all(stdin.unwrap_or_default().as_bytes())
-        .unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn failed(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "expected exit 1");
-    let err = String::from_utf8(out.stderr.clone()).unwrap();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    err
+    support::deploykit(folder.path(), &folder.path().join("state"), args, stdin)
 }
 
 #[test]

@@ -1,37 +1,18 @@
 //! `deploykit group …` driven as a user would, on the wasm samples: commit and wait, InfraKit's JSON results, errors, the state folder.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use anyhow::Result;
 use serde_json::Value;
 use xtask::PluginFolder;
 
+mod support;
+
+use support::{failed, ok};
+
 fn deploykit(folder: &PluginFolder, state: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deploykit"))
-        .arg("--plugins")
-        .arg(folder.path())
-        .arg("--state")
-        .arg(state)
-        .args(args)
-        .env("RUST_LOG", "off")
-        .env("INFRAKIT_PLUGINS_DIR", state.join("sockets"))
-        .output()
-        .expect("deploykit runs")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn failed(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "expected exit 1");
-    String::from_utf8(out.stderr.clone()).unwrap()
+    support::deploykit(folder.path(), state, args, None)
 }
 
 fn write_spec(dir: &Path, note: &str) -> Result<String> {

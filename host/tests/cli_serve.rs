@@ -8,26 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use xtask::PluginFolder;
 
-fn cli(folder: &PluginFolder, state: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deploykit"))
-        .arg("--plugins")
-        .arg(folder.path())
-        .arg("--state")
-        .arg(state)
-        .args(args)
-        .env("RUST_LOG", "off")
-        .env("INFRAKIT_PLUGINS_DIR", sockets(state))
-        .output()
-        .expect("deploykit runs")
-}
+mod support;
 
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+use support::{ok, sockets};
+
+fn cli(folder: &PluginFolder, state: &Path, args: &[&str]) -> Output {
+    support::deploykit(folder.path(), state, args, None)
 }
 
 /// A running `deploykit serve`, killed if the test fails.
@@ -41,14 +27,8 @@ impl Drop for Serve {
 }
 
 fn serve(folder: &PluginFolder, state: &Path) -> Result<Serve> {
-    let child = Command::new(env!("CARGO_BIN_EXE_deploykit"))
-        .arg("--plugins")
-        .arg(folder.path())
-        .arg("--state")
-        .arg(state)
+    let child = support::command(folder.path(), state)
         .args(["serve", "--poll-interval", "100ms"])
-        .env("RUST_LOG", "off")
-        .env("INFRAKIT_PLUGINS_DIR", sockets(state))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -57,11 +37,6 @@ fn serve(folder: &PluginFolder, state: &Path) -> Result<Serve> {
         std::os::unix::net::UnixStream::connect(socket(state)).is_ok()
     })?;
     Ok(serve)
-}
-
-/// The InfraKit plugin directory of a test: inside its state folder.
-fn sockets(state: &Path) -> PathBuf {
-    state.join("sockets")
 }
 
 fn socket(state: &Path) -> PathBuf {
@@ -104,13 +79,13 @@ fn group_commands_go_to_a_running_serve_which_stops_cleanly_and_resumes() -> Res
 
     // The state database is open (and locked) in `serve`: this commit can
     // only succeed by being sent to it.
-    let out = ok(cli(
+    let out = ok(&cli(
         &folder,
         &state,
         &["group", "commit", spec.to_str().unwrap()],
     ));
     assert_eq!(out.trim(), "Managing 3 instances");
-    let described = ok(cli(&folder, &state, &["group", "describe", "web"]));
+    let described = ok(&cli(&folder, &state, &["group", "describe", "web"]));
     assert_eq!(
         described
             .lines()
@@ -131,7 +106,7 @@ fn group_commands_go_to_a_running_serve_which_stops_cleanly_and_resumes() -> Res
         xtask::wasm_path("misbehave"),
         folder.path().join("late.wasm"),
     )?;
-    let reloaded = ok(cli(&folder, &state, &["plugins", "reload"]));
+    let reloaded = ok(&cli(&folder, &state, &["plugins", "reload"]));
     assert!(reloaded.contains("late: loaded"), "{reloaded}");
 
     // Ctrl-C stops cleanly and removes the socket.
@@ -141,7 +116,7 @@ fn group_commands_go_to_a_running_serve_which_stops_cleanly_and_resumes() -> Res
 
     // Restarted, it resumes the committed group.
     let _again = serve(&folder, &state)?;
-    let described = ok(cli(&folder, &state, &["group", "describe", "web"]));
+    let described = ok(&cli(&folder, &state, &["group", "describe", "web"]));
     assert!(described.trim_end().ends_with("converged"), "{described}");
     Ok(())
 }
@@ -158,7 +133,7 @@ fn a_stale_socket_from_a_crash_is_replaced() -> Result<()> {
         "a killed serve leaves its socket behind"
     );
     let _fresh = serve(&folder, &state)?;
-    let out = ok(cli(&folder, &state, &["plugins", "reload"]));
+    let out = ok(&cli(&folder, &state, &["plugins", "reload"]));
     assert!(out.contains("instance-file: loaded"), "{out}");
     Ok(())
 }
@@ -190,19 +165,14 @@ fn serve_puts_every_plugin_on_an_infrakit_socket() -> Result<()> {
     let empty = PluginFolder::new()?;
     let other_state = empty.path().join("state");
     let remote = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_deploykit"))
-            .arg("--plugins")
-            .arg(empty.path())
-            .arg("--state")
-            .arg(&other_state)
+        support::command(empty.path(), &other_state)
             .arg("--sockets")
             .arg(&dir)
             .args(args)
-            .env("RUST_LOG", "off")
             .output()
             .expect("deploykit runs")
     };
-    let listed = ok(remote(&["plugins", "ls"]));
+    let listed = ok(&remote(&["plugins", "ls"]));
     let row = |name: &str| {
         listed
             .lines()
@@ -222,13 +192,13 @@ fn serve_puts_every_plugin_on_an_infrakit_socket() -> Result<()> {
     assert_eq!(row("group")[..4], ["group", "group", "-", "remote"]);
     let spec = empty.path().join("spec.json");
     std::fs::write(&spec, r#"{"Tags":{"via":"socket"}}"#)?;
-    let id = ok(remote(&[
+    let id = ok(&remote(&[
         "instance",
         "provision",
         "instance-file",
         spec.to_str().unwrap(),
     ]));
-    let described = ok(remote(&[
+    let described = ok(&remote(&[
         "instance",
         "describe",
         "instance-file",
