@@ -14,6 +14,9 @@ const USAGE: &str = "usage: cargo xtask <demo | test | plugins [DIR]>
   bench    load-time and group figures (compile vs cache hit, 50 plugins, a group of 1,000)
   plugins  build the sample plugins into DIR (default ./plugins)";
 
+#[cfg(unix)]
+mod bridge_story;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -156,6 +159,8 @@ fn demo() -> Result<()> {
         ],
     )?;
     group_story(&step, &demo_dir)?;
+    #[cfg(unix)]
+    bridge_story::bridge_story(&cli, &plugins, &demo_dir)?;
     println!("\nThe instances are files in {}.", instances.display());
     Ok(())
 }
