@@ -731,3 +731,31 @@ fn listen_files_versions_and_dead_sockets() -> Result<()> {
     );
     Ok(())
 }
+
+/// A second host reaches the first one's plugins through their sockets, many
+/// calls over kept-alive connections, with the same results as in-process.
+#[test]
+fn a_host_calls_another_hosts_plugins_through_the_bridge() -> Result<()> {
+    let s = served()?;
+    let other = Host::builder().remote_dir(s.sockets.path()).build()?;
+    let remote = other.instance("file")?;
+    let spec: Spec = serde_json::from_str(r#"{"Tags":{"via":"bridge"},"LogicalID":"n-1"}"#)?;
+    let ids: Vec<String> = (0..50)
+        .map(|_| remote.provision(&spec))
+        .collect::<std::result::Result<_, _>>()?;
+    let tags = [("via".to_owned(), "bridge".to_owned())].into();
+    let through_socket = remote.describe_instances(&tags, true)?;
+    let in_process = s.host.instance("file")?.describe_instances(&tags, true)?;
+    assert_eq!(through_socket.len(), 50);
+    assert_eq!(through_socket, in_process);
+    for id in &ids {
+        remote.destroy(id, Default::default())?;
+    }
+    assert!(remote.describe_instances(&tags, false)?.is_empty());
+    let flavor = other.flavor("vanilla")?;
+    assert_eq!(
+        flavor.healthy(&Json::null(), &through_socket[0])?,
+        deploykit_host::Health::Healthy
+    );
+    Ok(())
+}

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -150,6 +151,24 @@ impl Stream {
             Stream::Tcp(s) => s,
         }
     }
+
+    /// Whether an idle connection is still usable: the server has neither
+    /// closed it nor sent anything unasked (a non-blocking one-byte read).
+    fn is_open(&mut self) -> bool {
+        let set = |s: &mut Stream, on: bool| match s {
+            Stream::Unix(s) => s.set_nonblocking(on),
+            Stream::Tcp(s) => s.set_nonblocking(on),
+        };
+        if set(self, true).is_err() {
+            return false;
+        }
+        let mut byte = [0u8; 1];
+        let open = matches!(
+            self.io().read(&mut byte),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+        );
+        set(self, false).is_ok() && open
+    }
 }
 
 trait ReadWrite: Read + Write {}
@@ -159,44 +178,123 @@ impl<T: Read + Write> ReadWrite for T {}
 /// exercises ids above 2^53 like it does.
 static NEXT_ID: AtomicU64 = AtomicU64::new(8_013_013_879_344_048_126);
 
-/// Calls `method` with raw `params` on the server at `endpoint`; returns the raw result.
+/// At most this many idle connections are kept per server.
+const MAX_IDLE: usize = 4;
+
+/// A client of one plugin server that keeps connections open between calls
+/// (HTTP/1.1 keep-alive), as Go's HTTP client does for InfraKit. Safe to
+/// share: concurrent calls use separate connections.
+pub struct Client {
+    endpoint: Endpoint,
+    timeout: Duration,
+    idle: Mutex<Vec<Stream>>,
+}
+
+impl Client {
+    /// A client of the server at `endpoint`, giving each call `timeout`.
+    pub fn new(endpoint: Endpoint, timeout: Duration) -> Client {
+        Client {
+            endpoint,
+            timeout,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Where the server listens.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Calls `method` with raw `params`; returns the raw result. A kept
+    /// connection is reused only if the server has not closed it meanwhile,
+    /// so a request is never sent twice.
+    pub fn call(&self, method: &str, params: &str) -> Result<String, CallError> {
+        let kept = loop {
+            let Some(mut stream) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
+                break None;
+            };
+            if stream.is_open() {
+                break Some(stream);
+            }
+        };
+        let stream = match kept {
+            Some(stream) => stream,
+            None => connect(&self.endpoint, self.timeout)?,
+        };
+        let (result, reusable) = exchange(&self.endpoint, stream, method, params, true);
+        if let Some(stream) = reusable {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < MAX_IDLE {
+                idle.push(stream);
+            }
+        }
+        result
+    }
+}
+
+fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Stream, CallError> {
+    Stream::connect(endpoint, timeout).map_err(|source| CallError::Connect {
+        path: endpoint.to_string(),
+        source,
+    })
+}
+
+/// Calls `method` with raw `params` on the server at `endpoint` over a new
+/// connection, closed afterwards; returns the raw result.
 pub fn call_endpoint(
     endpoint: &Endpoint,
     method: &str,
     params: &str,
     timeout: Duration,
 ) -> Result<String, CallError> {
-    let path = endpoint.to_string();
+    let stream = connect(endpoint, timeout)?;
+    exchange(endpoint, stream, method, params, false).0
+}
+
+/// Sends one request on `stream` and reads the answer. Returns the result,
+/// and the stream when it may carry another request.
+fn exchange(
+    endpoint: &Endpoint,
+    mut stream: Stream,
+    method: &str,
+    params: &str,
+    keep_alive: bool,
+) -> (Result<String, CallError>, Option<Stream>) {
     let transport = |reason: String| CallError::Transport {
-        path: path.clone(),
+        path: endpoint.to_string(),
         reason,
     };
-    let mut stream = Stream::connect(endpoint, timeout).map_err(|source| CallError::Connect {
-        path: path.clone(),
-        source,
-    })?;
     let body = request(method, params, NEXT_ID.fetch_add(1, Ordering::Relaxed));
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n",
+        body.len(),
+        if keep_alive {
+            ""
+        } else {
+            "Connection: close\r\n"
+        }
     );
     let io = stream.io();
-    io.write_all(head.as_bytes())
+    if let Err(e) = io
+        .write_all(head.as_bytes())
         .and_then(|()| io.write_all(body.as_bytes()))
-        .map_err(|e| transport(timed_out(e)))?;
-    let mut raw = Vec::new();
-    io.take(MAX_RESPONSE as u64 + 64 * 1024)
-        .read_to_end(&mut raw)
-        .map_err(|e| transport(timed_out(e)))?;
-    let (status, body) = parse_http(&raw).map_err(transport)?;
-    let text = String::from_utf8_lossy(&body);
-    if status != 200 {
-        return Err(transport(format!("HTTP {status}: {}", text.trim())));
+    {
+        return (Err(transport(timed_out(e))), None);
     }
-    if text.trim().is_empty() {
-        return Err(transport("empty response body".into()));
-    }
-    parse_response(text.trim()).map_err(|(code, message)| CallError::Remote { code, message })
+    let reply = match read_response(io) {
+        Ok(reply) => reply,
+        Err(reason) => return (Err(transport(reason)), None),
+    };
+    let stream = (keep_alive && reply.reusable).then_some(stream);
+    let text = String::from_utf8_lossy(&reply.body);
+    let result = if reply.status != 200 {
+        Err(transport(format!("HTTP {}: {}", reply.status, text.trim())))
+    } else if text.trim().is_empty() {
+        Err(transport("empty response body".into()))
+    } else {
+        parse_response(text.trim()).map_err(|(code, message)| CallError::Remote { code, message })
+    };
+    (result, stream)
 }
 
 fn timed_out(e: std::io::Error) -> String {
@@ -208,68 +306,137 @@ fn timed_out(e: std::io::Error) -> String {
     }
 }
 
-/// Splits a whole HTTP/1.1 response into its status and decoded body
-/// (`Content-Length`, `chunked`, or read until close).
-fn parse_http(raw: &[u8]) -> Result<(u16, Vec<u8>), String> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut response = httparse::Response::new(&mut headers);
-    let head_len = match response.parse(raw) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Err("incomplete HTTP response".into()),
-        Err(e) => return Err(format!("malformed HTTP response: {e}")),
-    };
-    let status = response.code.unwrap_or_default();
-    let header = |name: &str| {
-        response
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
-    };
-    let rest = &raw[head_len..];
-    if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        return dechunk(rest).map(|body| (status, body));
-    }
-    if let Some(len) = header("content-length") {
-        let len: usize = len
-            .parse()
-            .map_err(|_| format!("bad Content-Length {len:?}"))?;
-        if len > MAX_RESPONSE {
-            return Err(format!("response body over {MAX_RESPONSE} bytes"));
-        }
-        let body = rest
-            .get(..len)
-            .ok_or("the response ended before its Content-Length")?;
-        return Ok((status, body.to_vec()));
-    }
-    if rest.len() > MAX_RESPONSE {
-        return Err(format!("response body over {MAX_RESPONSE} bytes"));
-    }
-    Ok((status, rest.to_vec()))
+/// One HTTP response: status, decoded body, and whether the connection may be reused.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+    reusable: bool,
 }
 
-/// Decodes a `Transfer-Encoding: chunked` body.
-fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
+/// How a response body ends.
+enum Framing {
+    Length(usize),
+    Chunked,
+    Close,
+}
+
+/// Reads one whole HTTP/1.1 response from `io`: the head, then a body framed
+/// by `Content-Length`, `chunked`, or the end of the connection.
+fn read_response(io: &mut dyn Read) -> Result<Reply, String> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 8192];
+    let mut fill = |buf: &mut Vec<u8>| -> Result<usize, String> {
+        let n = io.read(&mut chunk).map_err(timed_out)?;
+        buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
+    };
+    let (status, head_len, framing, close) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let header = |name: &str| {
+                    response
+                        .headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case(name))
+                        .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
+                };
+                let close = header("connection").is_some_and(|v| v.contains("close"));
+                let framing = if header("transfer-encoding").is_some_and(|v| v.contains("chunked"))
+                {
+                    Framing::Chunked
+                } else if let Some(len) = header("content-length") {
+                    let len: usize = len
+                        .parse()
+                        .map_err(|_| format!("bad Content-Length {len:?}"))?;
+                    if len > MAX_RESPONSE {
+                        return Err(format!("response body over {MAX_RESPONSE} bytes"));
+                    }
+                    Framing::Length(len)
+                } else {
+                    Framing::Close
+                };
+                break (response.code.unwrap_or_default(), len, framing, close);
+            }
+            Ok(httparse::Status::Partial) => {
+                if buf.len() > 64 * 1024 {
+                    return Err("HTTP response head over 64 KiB".into());
+                }
+                if fill(&mut buf)? == 0 {
+                    return Err(if buf.is_empty() {
+                        "the server closed the connection without answering".into()
+                    } else {
+                        "incomplete HTTP response".into()
+                    });
+                }
+            }
+            Err(e) => return Err(format!("malformed HTTP response: {e}")),
+        }
+    };
+    let mut rest = buf.split_off(head_len);
+    let body = match framing {
+        Framing::Length(len) => {
+            while rest.len() < len {
+                if fill(&mut rest)? == 0 {
+                    return Err("the response ended before its Content-Length".into());
+                }
+            }
+            rest.truncate(len);
+            rest
+        }
+        Framing::Chunked => loop {
+            if let Some(body) = dechunk(&rest)? {
+                break body;
+            }
+            if rest.len() > MAX_RESPONSE + 64 * 1024 {
+                return Err(format!("response body over {MAX_RESPONSE} bytes"));
+            }
+            if fill(&mut rest)? == 0 {
+                return Err("truncated chunked body".into());
+            }
+        },
+        Framing::Close => {
+            while fill(&mut rest)? > 0 {
+                if rest.len() > MAX_RESPONSE {
+                    return Err(format!("response body over {MAX_RESPONSE} bytes"));
+                }
+            }
+            rest
+        }
+    };
+    Ok(Reply {
+        status,
+        body,
+        reusable: !close && !matches!(framing, Framing::Close),
+    })
+}
+
+/// Decodes a `Transfer-Encoding: chunked` body; `None` while it is incomplete.
+fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let mut body = Vec::new();
     loop {
-        let line_end = rest
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk size")?;
+        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
         let size_text = String::from_utf8_lossy(&rest[..line_end]);
         let size_text = size_text.split(';').next().unwrap_or_default().trim();
         let size = usize::from_str_radix(size_text, 16)
             .map_err(|_| format!("bad chunk size {size_text:?}"))?;
         rest = &rest[line_end + 2..];
         if size == 0 {
-            return Ok(body);
+            // The last chunk; trailers (none expected) end with an empty line.
+            return Ok(rest.windows(2).any(|w| w == b"\r\n").then_some(body));
         }
         if body.len() + size > MAX_RESPONSE {
             return Err(format!("response body over {MAX_RESPONSE} bytes"));
         }
-        let chunk = rest.get(..size).ok_or("truncated chunk")?;
-        body.extend_from_slice(chunk);
-        rest = rest.get(size + 2..).ok_or("truncated chunk")?;
+        let Some(data) = rest.get(..size + 2) else {
+            return Ok(None);
+        };
+        body.extend_from_slice(&data[..size]);
+        rest = &rest[size + 2..];
     }
 }
 
@@ -302,23 +469,90 @@ mod tests {
         );
     }
 
+    fn read(raw: &[u8]) -> Result<Reply, String> {
+        read_response(&mut std::io::Cursor::new(raw.to_vec()))
+    }
+
     #[test]
     fn bodies_decode_by_length_chunks_or_close() {
-        let (status, body) =
-            parse_http(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef").unwrap();
-        assert_eq!((status, body.as_slice()), (200, &b"abc"[..]));
-        let (_, body) = parse_http(
+        let reply = read(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef").unwrap();
+        assert_eq!((reply.status, reply.body.as_slice()), (200, &b"abc"[..]));
+        assert!(reply.reusable);
+        let reply = read(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3;x=y\r\n:1}\r\n0\r\n\r\n",
         )
         .unwrap();
-        assert_eq!(body, b"{\"a\":1}");
-        let (status, body) = parse_http(b"HTTP/1.1 415 Unsupported\r\n\r\nno").unwrap();
-        assert_eq!((status, body.as_slice()), (415, &b"no"[..]));
+        assert_eq!(reply.body, b"{\"a\":1}");
+        assert!(reply.reusable);
+        let reply = read(b"HTTP/1.1 415 Unsupported\r\n\r\nno").unwrap();
+        assert_eq!((reply.status, reply.body.as_slice()), (415, &b"no"[..]));
         assert!(
-            parse_http(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc")
+            !reply.reusable,
+            "a body ended by closing ends the connection"
+        );
+        let reply =
+            read(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}").unwrap();
+        assert!(!reply.reusable);
+        assert!(
+            read(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc")
                 .unwrap_err()
                 .contains("Content-Length")
         );
-        assert!(parse_http(b"garbage\r\n\r\n").is_err());
+        assert!(read(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab").is_err());
+        assert!(read(b"garbage\r\n\r\n").is_err());
+        assert_eq!(
+            read(b"").unwrap_err(),
+            "the server closed the connection without answering"
+        );
+    }
+
+    #[test]
+    fn a_client_reuses_its_connection_and_notices_a_closed_one() {
+        use std::os::unix::net::UnixListener;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server");
+        let listener = UnixListener::bind(&path).unwrap();
+        // A server that answers two requests on its first connection, then
+        // closes it, then answers one request per connection.
+        let server = std::thread::spawn(move || {
+            let mut connections = 0;
+            for stream in listener.incoming().take(2) {
+                let mut stream = stream.unwrap();
+                connections += 1;
+                let answers = if connections == 1 { 2 } else { 1 };
+                for _ in 0..answers {
+                    let mut reader = std::io::BufReader::new(&mut stream);
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let answer = r#"{"jsonrpc":"2.0","result":{"n":1},"id":1}"#;
+                    write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{answer}",
+                        answer.len()
+                    )
+                    .unwrap();
+                }
+            }
+            connections
+        });
+        let client = Client::new(Endpoint::Unix(path), Duration::from_secs(5));
+        for _ in 0..2 {
+            assert_eq!(client.call("M.N", "{}").unwrap(), r#"{"n":1}"#);
+        }
+        // The server closed the kept connection: the next call opens another.
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(client.call("M.N", "{}").unwrap(), r#"{"n":1}"#);
+        assert_eq!(server.join().unwrap(), 2);
     }
 }

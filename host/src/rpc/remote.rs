@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::bridge::{interface, interface_key};
-use super::client::{CallError, Endpoint, call_endpoint};
+use super::client::{CallError, Client, Endpoint};
 use crate::spi::{Flavor, Group, Instance, Spi, SpiSet};
 use crate::{Error, PluginError, Result};
 
@@ -27,8 +27,7 @@ pub struct RemotePlugin {
     name: String,
     /// The object's type, sent as `Type` (the part after `/`).
     kind: String,
-    endpoint: Endpoint,
-    timeout: Duration,
+    client: Client,
     /// The server's `Handshake.Hello` objects, once a handshake succeeded.
     hello: Mutex<Option<BTreeMap<String, Vec<HelloObject>>>>,
 }
@@ -66,15 +65,14 @@ impl RemotePlugin {
         RemotePlugin {
             name: name.to_owned(),
             kind: kind.to_owned(),
-            endpoint,
-            timeout,
+            client: Client::new(endpoint, timeout),
             hello: Mutex::new(None),
         }
     }
 
     /// Where the server listens.
     pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
+        self.client.endpoint()
     }
 
     /// The SPIs the server announces for this object, handshaking if needed.
@@ -123,7 +121,7 @@ impl RemotePlugin {
         if let Some(objects) = cached.as_ref() {
             return Ok(objects.clone());
         }
-        let objects = match call_endpoint(&self.endpoint, "Handshake.Hello", "{}", self.timeout) {
+        let objects = match self.client.call("Handshake.Hello", "{}") {
             Ok(raw) => {
                 let hello: HelloResult = serde_json::from_str(&raw).map_err(|e| {
                     self.remote_error(format!("malformed Handshake.Hello result: {e}"))
@@ -140,7 +138,7 @@ impl RemotePlugin {
     fn older_handshake(&self) -> Result<BTreeMap<String, Vec<HelloObject>>> {
         let mut last = String::new();
         for method in ["Handshake.Implements", "Plugin.Implements"] {
-            match call_endpoint(&self.endpoint, method, "{}", self.timeout) {
+            match self.client.call(method, "{}") {
                 Ok(raw) => {
                     let result: ImplementsResult = serde_json::from_str(&raw).map_err(|e| {
                         self.remote_error(format!("malformed {method} result: {e}"))
@@ -161,7 +159,7 @@ impl RemotePlugin {
     fn remote_error(&self, reason: String) -> Error {
         Error::Remote {
             plugin: self.name.clone(),
-            address: self.endpoint.to_string(),
+            address: self.endpoint().to_string(),
             reason,
         }
     }
@@ -174,11 +172,11 @@ impl RemotePlugin {
         method: &str,
         params: Value,
     ) -> Result<R> {
-        let _span = tracing::debug_span!("remote call", plugin = %self.name, method, endpoint = %self.endpoint).entered();
+        let _span = tracing::debug_span!("remote call", plugin = %self.name, method, endpoint = %self.endpoint()).entered();
         self.require(spi)?;
         let (iface, _) = interface(spi);
         let full = format!("{iface}.{method}");
-        match call_endpoint(&self.endpoint, &full, &params.to_string(), self.timeout) {
+        match self.client.call(&full, &params.to_string()) {
             Ok(raw) => serde_json::from_str(&raw)
                 .map_err(|e| self.remote_error(format!("malformed {full} result: {e}"))),
             Err(CallError::Remote { message, .. }) => Err(Error::Plugin {
