@@ -39,6 +39,7 @@ mod kv;
 mod limits;
 mod loader;
 mod manifest;
+mod outbound_http;
 mod quarantine;
 pub mod rpc;
 mod sandbox;
@@ -63,6 +64,7 @@ pub use host::{Host, HostBuilder, LimitsInfo, PluginInfo, PluginState, Progress}
 pub use kv::{KvStore, MemoryKv};
 pub use limits::{Limits, LimitsOverride};
 pub use manifest::{DirGrant, DirMode, Manifest};
+pub use outbound_http::{DEFAULT_MAX_RESPONSE_KIB, EndpointPattern, HttpGrants};
 pub use quarantine::QuarantinePolicy;
 pub use spi::{Flavor, Group, Instance, NativePlugin, Spi, SpiSet};
 pub use store::StateStore;

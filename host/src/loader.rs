@@ -250,6 +250,7 @@ fn prepare_grants(manifest: &Manifest) -> Result<Grants, String> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        http: Arc::new(manifest.http.clone()),
     })
 }
 

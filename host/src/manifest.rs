@@ -23,9 +23,22 @@ use crate::{Error, Result};
 /// mode = "read-write"             # or "read-only" (the default)
 /// [env]
 /// REGION = "eu-west-1"
+/// [http]
+/// allow = [
+///     "https://ec2.*.amazonaws.com",  # scheme://host[:port]; a * is one DNS label
+///     "http://127.0.0.1:*",           # any port; no port means 443 (https) or 80 (http)
+/// ]
+/// max-response-kib = 8192             # response bodies above this fail (default 8 MiB)
 /// [config]
 /// dir = "/instances"
 /// ```
+///
+/// `[http]` grants outbound HTTP(S) (`wasi:http/outgoing-handler`): a request
+/// whose scheme, host and port match no `allow` entry fails inside the
+/// plugin with `HTTP-request-denied`, and the host logs the plugin and the
+/// host it asked for. See [`EndpointPattern`](crate::EndpointPattern) for the
+/// pattern syntax. Credentials a plugin needs belong in its `[config]` or
+/// `[env]`: a plugin never sees the host's environment.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -40,6 +53,9 @@ pub struct Manifest {
     /// Environment variables the plugin sees; no other variable is visible.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Outbound HTTP endpoints the plugin may call.
+    #[serde(default)]
+    pub http: crate::HttpGrants,
     /// The plugin's configuration, handed to it as JSON by the `config` import.
     #[serde(default)]
     pub config: toml::Table,
@@ -143,6 +159,9 @@ guest = "/data"
 mode = "read-write"
 [env]
 A = "1"
+[http]
+allow = ["https://ec2.*.amazonaws.com", "http://127.0.0.1:*"]
+max-response-kib = 64
 [config]
 dir = "/data"
 n = 3
@@ -153,6 +172,31 @@ n = 3
         assert_eq!(m.dirs[0].mode, DirMode::ReadWrite);
         assert_eq!(m.env["A"], "1");
         assert_eq!(m.config_json(), r#"{"dir":"/data","n":3}"#);
+        let allow: Vec<String> = m.http.allow.iter().map(|p| p.to_string()).collect();
+        assert_eq!(allow, ["https://ec2.*.amazonaws.com", "http://127.0.0.1:*"]);
+        assert_eq!(m.http.max_response_kib, 64);
+    }
+
+    #[test]
+    fn no_http_table_grants_no_endpoint() {
+        let m = Manifest::parse(Path::new("x.toml"), "").unwrap();
+        assert!(m.http.allow.is_empty());
+        assert_eq!(m.http.max_response_kib, crate::DEFAULT_MAX_RESPONSE_KIB);
+    }
+
+    #[test]
+    fn a_bad_http_grant_is_named_with_its_line() {
+        let err = Manifest::parse(
+            Path::new("x.toml"),
+            "[http]\nallow = [\n  \"https://ok.test\",\n  \"ec2.amazonaws.com\",\n]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("http grant 'ec2.amazonaws.com': expected scheme://host[:port]"),
+            "{err}"
+        );
+        assert!(err.contains("line 2"), "the line of the allow list: {err}");
     }
 
     #[test]

@@ -48,6 +48,7 @@ struct Warm {
 pub(crate) struct Grants {
     pub dirs: Vec<DirGrant>,
     pub env: Vec<(String, String)>,
+    pub http: Arc<crate::HttpGrants>,
 }
 
 /// Counters shown by `plugins ls`.
@@ -197,6 +198,10 @@ impl WasmPlugin {
             deadline: None,
             kv: self.kv.clone(),
             router: self.router.clone(),
+            http: crate::outbound_http::OutboundHttp::new(
+                self.name.clone(),
+                self.grants.http.clone(),
+            ),
         };
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);

@@ -31,6 +31,8 @@ pub(crate) struct StoreData {
     pub kv: Option<Arc<dyn crate::KvStore>>,
     /// The host's router, for the `plugins` import (weak: the host owns its plugins).
     pub router: crate::host::WeakHost,
+    /// `wasi:http` state and the plugin's outbound HTTP grants.
+    pub http: crate::outbound_http::OutboundHttp,
 }
 
 impl WasiView for StoreData {
