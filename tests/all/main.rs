@@ -1,5 +1,7 @@
 //! One integration test binary, one module per concern.
 
+/// instance-aws against moto's EC2 emulator, and the outbound HTTP grants around it.
+mod aws;
 /// The InfraKit JSON-RPC bridge: wire samples on our sockets, bad requests, remote InfraKit plugins.
 #[cfg(unix)]
 mod bridge;

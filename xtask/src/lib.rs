@@ -5,6 +5,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+pub mod moto;
 pub mod polyglot;
 
 /// The target plugins are built for.
@@ -44,6 +45,14 @@ pub const SAMPLES: &[PluginCrate] = &[
         manifest: None,
     },
 ];
+
+/// Sample plugins for real providers: built and tested (against an
+/// emulator), but not installed by the demo, which would need a cloud account.
+pub const PROVIDERS: &[PluginCrate] = &[PluginCrate {
+    package: "instance-aws",
+    name: "instance-aws",
+    manifest: None,
+}];
 
 /// Plugins that exist only for the tests.
 pub const TEST_PLUGINS: &[PluginCrate] = &[
@@ -176,7 +185,11 @@ impl PluginFolder {
         static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
         BUILT
             .get_or_init(|| {
-                let all: Vec<&PluginCrate> = SAMPLES.iter().chain(TEST_PLUGINS).collect();
+                let all: Vec<&PluginCrate> = SAMPLES
+                    .iter()
+                    .chain(TEST_PLUGINS)
+                    .chain(PROVIDERS)
+                    .collect();
                 build_plugins(&all).map_err(|e| format!("{e:#}"))
             })
             .clone()

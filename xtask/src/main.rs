@@ -5,7 +5,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use xtask::polyglot::POLYGLOT_SAMPLES;
-use xtask::{PluginCrate, SAMPLES, TEST_PLUGINS, cargo, install_plugins, run, workspace_root};
+use xtask::{
+    PROVIDERS, PluginCrate, SAMPLES, TEST_PLUGINS, cargo, install_plugins, run, workspace_root,
+};
 
 const USAGE: &str = "usage: cargo xtask <demo | test | plugins [DIR]>
   demo     build the sample plugins into ./plugins and run the CLI on them
@@ -264,10 +266,16 @@ fn path(p: &Path) -> String {
 
 fn test() -> Result<()> {
     let root = workspace_root();
-    let all: Vec<&PluginCrate> = SAMPLES.iter().chain(TEST_PLUGINS).collect();
+    let all: Vec<&PluginCrate> = SAMPLES
+        .iter()
+        .chain(TEST_PLUGINS)
+        .chain(PROVIDERS)
+        .collect();
     eprintln!("xtask: building the plugins for wasm32-wasip2");
     xtask::build_plugins(&all)?;
     xtask::polyglot::build_polyglot_samples()?;
+    // The instance-aws tests run against moto's EC2 emulator.
+    xtask::moto::ensure_moto()?;
     let cargo_in_root = |args: &[&str]| -> Result<()> {
         eprintln!("xtask: cargo {}", args.join(" "));
         run(Command::new(cargo()).current_dir(&root).args(args))

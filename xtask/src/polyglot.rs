@@ -234,7 +234,7 @@ fn ensure_python_tools() -> Result<Tools> {
 }
 
 /// `python3`, or `python` where that is Python 3 (Windows).
-fn python3() -> Result<PathBuf> {
+pub(crate) fn python3() -> Result<PathBuf> {
     for name in ["python3", "python"] {
         if let Ok(v) = output(Command::new(name).arg("--version"))
             && v.starts_with("Python 3")
@@ -443,7 +443,7 @@ fn read(path: &Path) -> String {
 }
 
 /// Runs a command and returns its stdout, failing with its stderr.
-fn output(cmd: &mut Command) -> Result<String> {
+pub(crate) fn output(cmd: &mut Command) -> Result<String> {
     let out = cmd
         .output()
         .with_context(|| format!("cannot run {cmd:?}"))?;
@@ -458,7 +458,7 @@ fn output(cmd: &mut Command) -> Result<String> {
 }
 
 /// Runs a command with its output captured, which is shown only if it fails.
-fn quiet(cmd: &mut Command) -> Result<()> {
+pub(crate) fn quiet(cmd: &mut Command) -> Result<()> {
     let out = cmd
         .output()
         .with_context(|| format!("cannot run {cmd:?}"))?;
