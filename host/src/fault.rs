@@ -166,10 +166,53 @@ fn root_message(error: &wasmtime::Error) -> String {
     bounded(text.lines().next().unwrap_or_default().trim()).to_owned()
 }
 
-/// Finds a Rust panic message (`… panicked at FILE:LINE:COL:\nMESSAGE`) in
-/// captured stderr; Python and JavaScript guests report uncaught errors the
-/// same way through stderr, so their last line is taken when no Rust panic is seen.
+/// The guest's own account of why it died, from its captured stderr: an
+/// uncaught Python exception (componentize-py prints the traceback, then its
+/// runtime panics with a generic message), a Rust panic, or an uncaught
+/// JavaScript error (StarlingMonkey prints it, a `Stack:`, then aborts).
 pub(crate) fn panic_message(stderr: &str) -> Option<String> {
+    python_exception(stderr)
+        .or_else(|| rust_panic(stderr))
+        .or_else(|| javascript_error(stderr))
+}
+
+/// The exception line of the last Python traceback: the last unindented line
+/// after `Traceback (most recent call last):`, before the runtime's panic.
+fn python_exception(stderr: &str) -> Option<String> {
+    let at = stderr.rfind("Traceback (most recent call last):")?;
+    let traceback = &stderr[at..];
+    let traceback = traceback
+        .find("\nthread '")
+        .map_or(traceback, |end| &traceback[..end]);
+    let line = traceback
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty() && !l.starts_with(char::is_whitespace))
+        .last()?;
+    Some(bounded(&format!("uncaught Python exception: {}", line.trim())).to_owned())
+}
+
+/// The uncaught error StarlingMonkey printed before its `Stack:` line; when
+/// the error could not be lowered as the WIT error variant, the thrown value
+/// it quotes (`(received \`Error: …\`)`).
+fn javascript_error(stderr: &str) -> Option<String> {
+    let stack = stderr.rfind("\nStack:")?;
+    // A JavaScript stack follows: indented `function@file:line:col` frames.
+    let frame = stderr[stack + 1..].lines().nth(1)?;
+    if !frame.starts_with(char::is_whitespace) || !frame.contains('@') {
+        return None;
+    }
+    let line = stderr[..stack].lines().last()?.trim();
+    let thrown = line
+        .split_once("(received `")
+        .and_then(|(_, rest)| rest.split_once("`)"))
+        .map_or(line, |(value, _)| value);
+    (!thrown.is_empty())
+        .then(|| bounded(&format!("uncaught JavaScript error: {thrown}")).to_owned())
+}
+
+/// A Rust panic message (`… panicked at FILE:LINE:COL:\nMESSAGE`).
+fn rust_panic(stderr: &str) -> Option<String> {
     let at = stderr.rfind("panicked at ")?;
     let after = &stderr[at..];
     let body = after
@@ -210,6 +253,30 @@ mod tests {
     fn multi_line_panic_message_is_kept() {
         let stderr = "thread 'x' panicked at a.rs:1:1:\nline one\nline two\n";
         assert_eq!(panic_message(stderr).as_deref(), Some("line one\nline two"));
+    }
+
+    #[test]
+    fn python_exceptions_are_named_not_the_runtime_panic() {
+        let stderr = "Traceback (most recent call last):\n  File \"/0/app.py\", line 112, in provision\nRuntimeError: instance-memory-py was asked to crash\nthread '<unnamed>' (1) panicked at runtime/src/lib.rs:1293:29:\nPython function threw an unexpected exception\nnote: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("uncaught Python exception: RuntimeError: instance-memory-py was asked to crash")
+        );
+    }
+
+    #[test]
+    fn javascript_errors_are_named_not_the_abort() {
+        let stderr = "invalid variant tag value `undefined` (received `Error: asked to crash (group )`) specified for `Error`\nStack:\n  export_flavor_0_1_0$prepare@/tmp/x/initializer.js:3224:15\nRedirecting call to abort() to mozalloc_abort\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("uncaught JavaScript error: Error: asked to crash (group )")
+        );
+        let stderr = "TypeError: x is undefined\nStack:\n  f@app.js:1:1\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("uncaught JavaScript error: TypeError: x is undefined")
+        );
+        assert_eq!(panic_message("a log line\nStack: 3 items\n"), None);
     }
 
     #[test]

@@ -181,11 +181,14 @@ fn python_instance_plugin_keeps_instances_in_one_instance() -> Result<()> {
         Err(Error::Fault { fault, .. }) => fault,
         other => panic!("expected a fault, got {other:?}"),
     };
-    // componentize-py prints the traceback to stderr, then its runtime panics.
+    // componentize-py prints the traceback to stderr, then its runtime panics
+    // with a generic message: the fault names the exception instead.
     assert_eq!(
         fault,
         Fault::Panic {
-            message: "Python function threw an unexpected exception".into()
+            message:
+                "uncaught Python exception: RuntimeError: instance-memory-py was asked to crash"
+                    .into()
         }
     );
 
@@ -318,9 +321,13 @@ fn javascript_exception_is_a_fault_and_the_next_call_succeeds() -> Result<()> {
         other => panic!("expected a fault, got {other:?}"),
     };
     // StarlingMonkey prints "invalid variant tag value `undefined` (received
-    // `Error: …`) specified for `Error`" to stderr, then aborts.
-    assert_eq!(fault.kind(), "trap", "{fault}");
-    assert!(fault.to_string().contains("unreachable"), "{fault}");
+    // `Error: …`) specified for `Error`" and a stack to stderr, then aborts
+    // (an `unreachable` trap): the fault names the thrown error.
+    assert_eq!(fault.kind(), "panic", "{fault}");
+    assert_eq!(
+        fault.to_string(),
+        "guest panic: uncaught JavaScript error: Error: flavor-vanilla-js was asked to crash (group )"
+    );
     let ok = Json::new(r#"{"Init":["echo a"]}"#)?;
     let prepared = js.prepare(&ok, &spec, &Default::default(), &Default::default())?;
     assert_eq!(prepared.init, "echo base\necho a");
