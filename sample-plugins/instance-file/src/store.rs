@@ -79,8 +79,15 @@ impl Store {
             .map_err(|e| fs_error("open", &self.dir, &e, Missing::Directory))?;
         let mut records = Vec::new();
         for entry in entries {
-            let entry =
-                entry.map_err(|e| fs_error("readdir", &self.dir, &e, Missing::Directory))?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                // The file went away (renamed into place or destroyed) between
+                // the host listing the directory and reading its metadata,
+                // which WASI's read-directory does for every entry. Go's
+                // `Readdir` skips such entries too.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(fs_error("readdir", &self.dir, &e, Missing::Directory)),
+            };
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
             if hidden || !entry.file_type().is_ok_and(|t| t.is_file()) {
                 continue;
