@@ -1,4 +1,7 @@
-//! Shared measuring helpers for the benchmark binaries: timing statistics and process RSS.
+//! Shared measuring helpers for the benchmark binaries: timing statistics,
+//! process RSS, and the report that `cargo xtask bench` prints and saves.
+
+pub mod report;
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +62,36 @@ pub fn sample(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
             let t = Instant::now();
             f();
             t.elapsed()
+        })
+        .collect()
+}
+
+/// Times `samples` batches of `batch` back-to-back runs of `f`; each sample
+/// is the mean time of one run in its batch, in nanoseconds. A warm-up of one
+/// batch runs first and is not counted.
+pub fn batched(samples: usize, batch: usize, mut f: impl FnMut()) -> Vec<f64> {
+    for _ in 0..batch {
+        f();
+    }
+    (0..samples)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            t.elapsed().as_nanos() as f64 / batch as f64
+        })
+        .collect()
+}
+
+/// Times `n` single runs of `f`, each after an untimed `setup`, in nanoseconds.
+pub fn after_setup(n: usize, mut setup: impl FnMut(), mut f: impl FnMut()) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            setup();
+            let t = Instant::now();
+            f();
+            t.elapsed().as_nanos() as f64
         })
         .collect()
 }

@@ -13,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <demo | test | plugins [DIR]>
   demo     build the sample plugins into ./plugins and run the CLI on them
   test     build everything, then fmt --check, clippy -D warnings and every test
   stress   sandbox stress figures (RSS across 100,000 traps, latency under faults)
-  bench    load-time and group figures (compile vs cache hit, 50 plugins, a group of 1,000)
+  bench    every performance figure in one table, saved as JSON (--compare OLD.json;
+           `bench compare OLD.json NEW.json` compares two saved runs)
   plugins  build the sample plugins into DIR (default ./plugins)";
 
 #[cfg(unix)]
@@ -25,7 +26,7 @@ fn main() -> Result<()> {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("stress") => stress(),
-        Some("bench") => bench(),
+        Some("bench") => bench(&args[1..]),
         Some("plugins") => {
             let dir = args
                 .get(1)
@@ -231,18 +232,23 @@ fn group_story(step: &dyn Fn(&str, &[&str]) -> Result<String>, demo_dir: &Path) 
     Ok(())
 }
 
-/// Builds what the figures need and runs the load-time and group benchmarks (bench profile).
-fn bench() -> Result<()> {
-    let dir = workspace_root().join("target").join("bench-plugins");
-    let wanted: Vec<&PluginCrate> = SAMPLES
-        .iter()
-        .chain(TEST_PLUGINS)
-        .filter(|p| ["misbehave", "instance-simulator", "flavor-vanilla"].contains(&p.package))
-        .collect();
-    install_plugins(&wanted, &dir)?;
-    for bin in ["load-times", "group-converge"] {
+/// The benchmark's own plugin: pure computation, also compiled natively into the benchmark.
+const BENCH_PLUGIN: PluginCrate = PluginCrate {
+    package: "bench-instance",
+    name: "bench-instance",
+    manifest: None,
+};
+
+/// `cargo xtask bench [--compare OLD.json] | bench compare OLD.json NEW.json`:
+/// builds what the figures need (plugins, the `deploykit` CLI for the
+/// JSON-RPC bridge, the benchmark, all in the bench profile), runs every
+/// case, prints one table and writes `target/bench/latest.json` (the
+/// previous one is kept as `previous.json`).
+fn bench(args: &[String]) -> Result<()> {
+    let root = workspace_root();
+    let bench_bin = |args: &[&str]| -> Result<()> {
         run(Command::new(cargo())
-            .current_dir(workspace_root())
+            .current_dir(&root)
             .env("RUST_BACKTRACE", "0")
             .args([
                 "run",
@@ -252,12 +258,67 @@ fn bench() -> Result<()> {
                 "-p",
                 "deploykit-benches",
                 "--bin",
-                bin,
+                "bench",
                 "--",
             ])
-            .arg(&dir))?;
+            .args(args))
+    };
+    if args.first().map(String::as_str) == Some("compare") {
+        let [old, new] = &args[1..] else {
+            bail!("usage: cargo xtask bench compare OLD.json NEW.json");
+        };
+        return bench_bin(&["child", "compare", old, new]);
     }
-    Ok(())
+    let dir = root.join("target").join("bench-plugins");
+    let wanted: Vec<&PluginCrate> = SAMPLES
+        .iter()
+        .chain(TEST_PLUGINS)
+        .chain([&BENCH_PLUGIN])
+        .filter(|p| {
+            [
+                "bench-instance",
+                "misbehave",
+                "instance-simulator",
+                "instance-file",
+                "flavor-vanilla",
+            ]
+            .contains(&p.package)
+        })
+        .collect();
+    install_plugins(&wanted, &dir)?;
+    run(Command::new(cargo()).current_dir(&root).args([
+        "build",
+        "--quiet",
+        "--profile",
+        "bench",
+        "-p",
+        "deploykit-host",
+        "--bin",
+        "deploykit",
+    ]))?;
+    // The bench profile builds into target/release.
+    let cli = root
+        .join("target")
+        .join("release")
+        .join(format!("deploykit{}", std::env::consts::EXE_SUFFIX));
+    let out_dir = root.join("target").join("bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let latest = out_dir.join("latest.json");
+    if latest.exists() {
+        std::fs::copy(&latest, out_dir.join("previous.json"))?;
+    }
+    let mut bench_args = vec![path(&dir), "--cli".into(), path(&cli)];
+    bench_args.extend(["--out".into(), path(&latest)]);
+    match args {
+        [] => {}
+        [flag, file] if flag == "--compare" => {
+            bench_args.extend(["--compare".into(), file.clone()])
+        }
+        _ => {
+            bail!("usage: cargo xtask bench [--compare OLD.json] | bench compare OLD.json NEW.json")
+        }
+    }
+    bench_bin(&bench_args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 fn path(p: &Path) -> String {
