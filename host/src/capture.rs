@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -18,9 +19,19 @@ const MAX_LINE: usize = 4096;
 /// One of a plugin instance's output streams. Writes never fail (a plugin
 /// that prints too much is not punished with a broken pipe): each call logs
 /// at most its `max_output` bytes, and the rest is counted and dropped.
+///
+/// Most calls print nothing: `begin_call` and `end_call` then only read a
+/// flag, and the tail buffer is allocated on the first write (it would
+/// otherwise cost every warm instance 4 KiB per stream).
 #[derive(Clone)]
 pub(crate) struct Capture {
-    inner: Arc<Mutex<CaptureState>>,
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    /// Set by a write, cleared by `begin_call`: whether the state has anything to reset or flush.
+    written: AtomicBool,
+    state: Mutex<CaptureState>,
 }
 
 struct CaptureState {
@@ -37,24 +48,30 @@ impl Capture {
     /// A capture for `stream` (`stdout` or `stderr`) of `plugin`.
     pub(crate) fn new(plugin: Arc<str>, stream: &'static str, max_output: usize) -> Capture {
         Capture {
-            inner: Arc::new(Mutex::new(CaptureState {
-                plugin,
-                stream,
-                max_output,
-                line: Vec::new(),
-                tail: VecDeque::with_capacity(TAIL_BYTES),
-                logged: 0,
-                dropped: 0,
-            })),
+            inner: Arc::new(Shared {
+                written: AtomicBool::new(false),
+                state: Mutex::new(CaptureState {
+                    plugin,
+                    stream,
+                    max_output,
+                    line: Vec::new(),
+                    tail: VecDeque::new(),
+                    logged: 0,
+                    dropped: 0,
+                }),
+            }),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, CaptureState> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Starts a new call: clears the tail and the per-call budget.
     pub(crate) fn begin_call(&self) {
+        if !self.inner.written.swap(false, Ordering::Acquire) {
+            return;
+        }
         let mut s = self.lock();
         s.tail.clear();
         s.logged = 0;
@@ -63,6 +80,9 @@ impl Capture {
 
     /// Ends a call: logs a partial last line and what was dropped.
     pub(crate) fn end_call(&self) {
+        if !self.inner.written.load(Ordering::Acquire) {
+            return;
+        }
         let mut s = self.lock();
         s.flush_line();
         if s.dropped > 0 {
@@ -80,12 +100,13 @@ impl Capture {
 
     fn write_bytes(&self, bytes: &[u8]) {
         let mut s = self.lock();
-        for &b in bytes {
-            if s.tail.len() == TAIL_BYTES {
-                s.tail.pop_front();
-            }
-            s.tail.push_back(b);
-        }
+        self.inner.written.store(true, Ordering::Release);
+        // Keep the last TAIL_BYTES bytes: drop what the new bytes push out,
+        // then append the part of them that fits.
+        let keep = &bytes[bytes.len().saturating_sub(TAIL_BYTES)..];
+        let overflow = (s.tail.len() + keep.len()).saturating_sub(TAIL_BYTES);
+        s.tail.drain(..overflow);
+        s.tail.extend(keep);
         let room = s.max_output.saturating_sub(s.logged);
         let (kept, dropped) = bytes.split_at(bytes.len().min(room));
         s.logged += kept.len();

@@ -28,6 +28,13 @@ pub(crate) fn new_engine() -> Result<Engine> {
         .consume_fuel(true)
         .epoch_interruption(true)
         .concurrency_support(false)
+        // No native-to-wasm address map in compiled plugins: with one, every
+        // trap symbolised each backtrace frame by scanning the map
+        // (`lookup_file_pos`), about 140k instructions for a guest panic's
+        // 20 frames, a third of a trapping call. Backtraces keep their
+        // function names and indices; only the wasm byte offsets go, and
+        // release plugins are stripped of names anyway.
+        .generate_address_map(false)
         .wasm_backtrace_max_frames(NonZeroUsize::new(20));
     Engine::new(&config).map_err(|e| Error::Engine(e.to_string()))
 }

@@ -93,6 +93,12 @@ impl Quarantine {
         Some(backoff)
     }
 
+    /// True when neither `check` nor `record_success` can change anything:
+    /// no quarantine running and no strikes to forgive.
+    pub(crate) fn is_clear(&self) -> bool {
+        self.strikes == 0 && self.until.is_none()
+    }
+
     /// Records a good call: a plugin that stays clean for a whole window
     /// after a quarantine starts again from the first backoff.
     pub(crate) fn record_success(&mut self, now: Instant) {

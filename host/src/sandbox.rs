@@ -1,5 +1,6 @@
 //! Runs one plugin's calls: a pool of warm instances, each call under fuel, deadline and memory caps.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -57,7 +58,6 @@ pub(crate) struct CallStats {
     pub calls: u64,
     pub errors: u64,
     pub faults: u64,
-    pub instantiations: u64,
 }
 
 /// A loaded plugin, ready to be called from any thread.
@@ -74,7 +74,25 @@ pub(crate) struct WasmPlugin {
     pool: Mutex<Pool>,
     slot_free: Condvar,
     quarantine: Mutex<Quarantine>,
-    stats: Mutex<CallStats>,
+    /// True while the quarantine has anything to look at (a fault was
+    /// recorded and its effects have not worn off): a clean plugin's calls
+    /// then skip the quarantine's lock and clock reads.
+    troubled: AtomicBool,
+    stats: Stats,
+}
+
+/// [`CallStats`] as atomics: counting a call takes no lock.
+#[derive(Default)]
+struct Stats {
+    calls: AtomicU64,
+    errors: AtomicU64,
+    faults: AtomicU64,
+}
+
+impl Stats {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// What a [`WasmPlugin`] is made of, gathered by the loader.
@@ -101,9 +119,19 @@ struct Chain {
 }
 
 /// Warm instances and the number of calls running.
+///
+/// Instances are boxed: a `Warm` is large (a store and every typed export),
+/// and moving it in and out of the pool by value cost a memcpy on each
+/// call's take and give-back.
 struct Pool {
-    warm: Vec<Warm>,
+    // Boxed on purpose (see above): the Vec holds pointers, so a take or a
+    // give-back moves 8 bytes, not the whole instance.
+    #[allow(clippy::vec_box)]
+    warm: Vec<Box<Warm>>,
     busy: usize,
+    /// Callers blocked in `acquire`, so `release` wakes someone only when
+    /// someone waits (a condvar notify is a futex syscall even with no waiter).
+    waiting: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,10 +153,12 @@ impl WasmPlugin {
             pool: Mutex::new(Pool {
                 warm: Vec::new(),
                 busy: 0,
+                waiting: 0,
             }),
             slot_free: Condvar::new(),
             quarantine: Mutex::new(Quarantine::new(parts.policy)),
-            stats: Mutex::new(CallStats::default()),
+            troubled: AtomicBool::new(false),
+            stats: Stats::default(),
         }
     }
 
@@ -149,12 +179,17 @@ impl WasmPlugin {
     }
 
     pub(crate) fn stats(&self) -> CallStats {
-        *lock(&self.stats)
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CallStats {
+            calls: get(&self.stats.calls),
+            errors: get(&self.stats.errors),
+            faults: get(&self.stats.faults),
+        }
     }
 
     /// Creates a fresh instance with the plugin's grants, fuel and deadline armed
     /// (instantiation runs guest code too).
-    fn instantiate(&self) -> Result<Warm> {
+    fn instantiate(&self, now: Instant) -> Result<Box<Warm>> {
         let stdout = Capture::new(self.name.clone(), "stdout", self.limits.max_output);
         let stderr = Capture::new(self.name.clone(), "stderr", self.limits.max_output);
         let mut wasi = WasiCtx::builder();
@@ -210,8 +245,7 @@ impl WasmPlugin {
         // list of strings that all point at one large buffer is refused
         // before the host allocates it, not after.
         store.set_hostcall_fuel(self.limits.max_result);
-        self.arm(&mut store, self.call_deadline());
-        lock(&self.stats).instantiations += 1;
+        self.arm(&mut store, self.call_deadline(now), now);
         let fail = |store: &Store<StoreData>, e: wasmtime::Error| Error::Instantiate {
             plugin: self.name.to_string(),
             fault: self.classify(store, &e),
@@ -249,16 +283,14 @@ impl WasmPlugin {
         })();
         let exports = loaded.map_err(|e| fail(&store, e))?;
         self.end_output(&store);
-        Ok(Warm { store, exports })
+        Ok(Box::new(Warm { store, exports }))
     }
 
-    /// Refuels the store and sets its deadline for one call.
-    fn arm(&self, store: &mut Store<StoreData>, deadline: Instant) {
+    /// Refuels the store and sets its deadline for one call (`now` is the call's start).
+    fn arm(&self, store: &mut Store<StoreData>, deadline: Instant, now: Instant) {
         // Both only fail on an engine without fuel or epochs, which ours has.
         let _ = store.set_fuel(self.limits.fuel);
-        store.set_epoch_deadline(deadline_ticks(
-            deadline.saturating_duration_since(Instant::now()),
-        ));
+        store.set_epoch_deadline(deadline_ticks(deadline.saturating_duration_since(now)));
         let data = store.data_mut();
         data.deadline = Some(deadline);
         data.limiter.refused = false;
@@ -295,7 +327,11 @@ impl WasmPlugin {
     /// A plugin reached again through its own call chain takes a slot
     /// without waiting: the chain runs on this one thread, so it adds no
     /// parallelism, and waiting would deadlock on the slot its caller holds.
-    fn acquire(&self, deadline: Instant, chain: Chain) -> std::result::Result<Option<Warm>, ()> {
+    fn acquire(
+        &self,
+        deadline: Instant,
+        chain: Chain,
+    ) -> std::result::Result<Option<Box<Warm>>, ()> {
         let Chain { nested, reentrant } = chain;
         let mut pool = lock(&self.pool);
         while pool.busy >= self.limits.pool_size && !reentrant {
@@ -304,34 +340,41 @@ impl WasmPlugin {
                 if left.is_zero() {
                     return Err(());
                 }
+                pool.waiting += 1;
                 pool = self
                     .slot_free
                     .wait_timeout(pool, left)
                     .unwrap_or_else(|p| p.into_inner())
                     .0;
+                pool.waiting -= 1;
             } else {
+                pool.waiting += 1;
                 pool = self.slot_free.wait(pool).unwrap_or_else(|p| p.into_inner());
+                pool.waiting -= 1;
             }
         }
         pool.busy += 1;
         Ok(pool.warm.pop())
     }
 
-    /// When a call starting now must end: its own deadline, or its caller's if sooner.
-    fn call_deadline(&self) -> Instant {
-        let own = Instant::now() + self.limits.deadline;
+    /// When a call starting at `now` must end: its own deadline, or its caller's if sooner.
+    fn call_deadline(&self, now: Instant) -> Instant {
+        let own = now + self.limits.deadline;
         crate::call_chain::outer_deadline().map_or(own, |outer| outer.min(own))
     }
 
     /// Frees the call slot, keeping `warm` for reuse when given.
-    fn release(&self, warm: Option<Warm>) {
+    fn release(&self, warm: Option<Box<Warm>>) {
         let mut pool = lock(&self.pool);
         pool.busy -= 1;
         if let Some(w) = warm {
             pool.warm.push(w);
         }
+        let waiting = pool.waiting > 0;
         drop(pool);
-        self.slot_free.notify_one();
+        if waiting {
+            self.slot_free.notify_one();
+        }
     }
 
     /// Runs one operation. `f` gets the instance's exports and store; the
@@ -353,7 +396,9 @@ impl WasmPlugin {
                 spi,
             });
         }
-        if let Err((until, last_fault)) = lock(&self.quarantine).check(Instant::now()) {
+        let started = Instant::now();
+        let troubled = self.troubled.load(Ordering::Relaxed);
+        if troubled && let Err((until, last_fault)) = lock(&self.quarantine).check(started) {
             return Err(Error::Quarantined {
                 plugin: self.name.to_string(),
                 until,
@@ -362,8 +407,7 @@ impl WasmPlugin {
         }
         let _span =
             tracing::debug_span!("plugin_call", plugin = %self.name, spi = %spi, op).entered();
-        let started = Instant::now();
-        let deadline = self.call_deadline();
+        let deadline = self.call_deadline(started);
         // Where this call stands in the thread's chain, before it joins it.
         let chain = Chain {
             nested: crate::call_chain::is_nested(),
@@ -380,7 +424,7 @@ impl WasmPlugin {
         })?;
         let mut warm = match acquired {
             Some(w) => w,
-            None => match self.instantiate() {
+            None => match self.instantiate(started) {
                 Ok(w) => w,
                 Err(e) => {
                     self.release(None);
@@ -391,32 +435,34 @@ impl WasmPlugin {
                 }
             },
         };
-        self.arm(&mut warm.store, deadline);
+        self.arm(&mut warm.store, deadline, started);
         let outcome = f(&warm.exports, &mut warm.store);
         self.end_output(&warm.store);
-        let fuel_used = self
-            .limits
-            .fuel
-            .saturating_sub(warm.store.get_fuel().unwrap_or(0));
         let result = outcome.map_err(|e| self.classify(&warm.store, &e));
-        tracing::debug!(
-            fuel_used,
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "call finished"
-        );
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let fuel_used = self
+                .limits
+                .fuel
+                .saturating_sub(warm.store.get_fuel().unwrap_or(0));
+            tracing::debug!(
+                fuel_used,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "call finished"
+            );
+        }
         match result {
             Ok(Ok(value)) => {
                 self.release(Some(warm));
-                self.count(|s| s.calls += 1);
-                lock(&self.quarantine).record_success(Instant::now());
+                Stats::bump(&self.stats.calls);
+                if troubled {
+                    self.record_success();
+                }
                 Ok(value)
             }
             Ok(Err(e)) => {
                 self.release(Some(warm));
-                self.count(|s| {
-                    s.calls += 1;
-                    s.errors += 1;
-                });
+                Stats::bump(&self.stats.calls);
+                Stats::bump(&self.stats.errors);
                 Err(Error::Plugin {
                     plugin: self.name.to_string(),
                     spi,
@@ -427,10 +473,8 @@ impl WasmPlugin {
             Err(fault) => {
                 drop(warm);
                 self.release(None);
-                self.count(|s| {
-                    s.calls += 1;
-                    s.faults += 1;
-                });
+                Stats::bump(&self.stats.calls);
+                Stats::bump(&self.stats.faults);
                 tracing::warn!(plugin = %self.name, spi = %spi, op, fault = %fault, "plugin call faulted; its instance was discarded");
                 self.record_fault(&fault);
                 Err(Error::Fault {
@@ -443,12 +487,18 @@ impl WasmPlugin {
         }
     }
 
-    fn count(&self, f: impl FnOnce(&mut CallStats)) {
-        f(&mut lock(&self.stats));
+    fn record_success(&self) {
+        let mut q = lock(&self.quarantine);
+        q.record_success(Instant::now());
+        if q.is_clear() {
+            self.troubled.store(false, Ordering::Relaxed);
+        }
     }
 
     fn record_fault(&self, fault: &Fault) {
-        if let Some(backoff) = lock(&self.quarantine).record_fault(fault, Instant::now()) {
+        let mut q = lock(&self.quarantine);
+        self.troubled.store(true, Ordering::Relaxed);
+        if let Some(backoff) = q.record_fault(fault, Instant::now()) {
             tracing::error!(plugin = %self.name, backoff = %humantime::format_duration(backoff), last_fault = %fault, "plugin quarantined after repeated faults");
         }
     }
