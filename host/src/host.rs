@@ -217,7 +217,7 @@ impl HostBuilder {
                     dir,
                     timeout: self
                         .client_timeout
-                        .unwrap_or(crate::rpc::remote::DEFAULT_TIMEOUT),
+                        .unwrap_or(crate::rpc::DEFAULT_CLIENT_TIMEOUT),
                     clients: Default::default(),
                 }),
                 _ticker: ticker,

@@ -1,24 +1,10 @@
 //! Finds plugin servers in an InfraKit plugin directory: unix sockets and `<name>.listen` files, as `pkg/discovery/local` does.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::client::Endpoint;
 
-/// The plugin directory InfraKit uses: `$INFRAKIT_PLUGINS_DIR`, else
-/// `$INFRAKIT_HOME/plugins`, else `~/.infrakit/plugins`.
-pub fn default_plugins_dir() -> PathBuf {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = var("INFRAKIT_PLUGINS_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(home) = var("INFRAKIT_HOME") {
-        return PathBuf::from(home).join("plugins");
-    }
-    let home = var("HOME")
-        .or_else(|| var("USERPROFILE"))
-        .unwrap_or_default();
-    PathBuf::from(home).join(".infrakit").join("plugins")
-}
+pub use super::default_plugins_dir;
 
 /// Every plugin server in `dir`, sorted by name: each unix socket under its
 /// file name, and each `X.listen` file under `X` with the URL it holds. A

@@ -24,3 +24,26 @@ pub mod remote;
 pub mod server;
 #[cfg(unix)]
 pub mod sockets;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long a call to a plugin of another process may take by default
+/// (InfraKit's `INFRAKIT_CLIENT_TIMEOUT` default).
+pub const DEFAULT_CLIENT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The plugin directory InfraKit uses: `$INFRAKIT_PLUGINS_DIR`, else
+/// `$INFRAKIT_HOME/plugins`, else `~/.infrakit/plugins`.
+pub fn default_plugins_dir() -> PathBuf {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(dir) = var("INFRAKIT_PLUGINS_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(home) = var("INFRAKIT_HOME") {
+        return PathBuf::from(home).join("plugins");
+    }
+    let home = var("HOME")
+        .or_else(|| var("USERPROFILE"))
+        .unwrap_or_default();
+    PathBuf::from(home).join(".infrakit").join("plugins")
+}

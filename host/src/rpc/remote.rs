@@ -18,7 +18,7 @@ use crate::spi::{Flavor, Group, Instance, Spi, SpiSet};
 use crate::{Error, PluginError, Result};
 
 /// InfraKit's client timeout (`INFRAKIT_CLIENT_TIMEOUT`'s default).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+pub const DEFAULT_TIMEOUT: Duration = super::DEFAULT_CLIENT_TIMEOUT;
 
 /// One object of a remote plugin server: the socket `lookup`, object `kind`
 /// (`""` for the default object), reached at `endpoint`.

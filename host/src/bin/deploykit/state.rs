@@ -22,8 +22,8 @@ impl State {
         State {
             dir: dir.to_owned(),
             store: OnceLock::new(),
-            sockets: deploykit_host::rpc::discovery::default_plugins_dir(),
-            client_timeout: deploykit_host::rpc::remote::DEFAULT_TIMEOUT,
+            sockets: deploykit_host::rpc::default_plugins_dir(),
+            client_timeout: deploykit_host::rpc::DEFAULT_CLIENT_TIMEOUT,
         }
     }
 
@@ -51,6 +51,7 @@ impl State {
     }
 
     /// The control socket a running `deploykit serve` answers on.
+    #[cfg(unix)]
     pub fn control_socket(&self) -> PathBuf {
         self.dir.join("deploykit.sock")
     }

@@ -98,7 +98,7 @@ impl Cli {
         let sockets = self
             .sockets
             .clone()
-            .unwrap_or_else(deploykit_host::rpc::discovery::default_plugins_dir);
+            .unwrap_or_else(deploykit_host::rpc::default_plugins_dir);
         let state = Arc::new(State::new(&self.state).with_sockets(sockets, self.client_timeout));
         let out = crate::output::Output { json: self.json };
         match self.command {
