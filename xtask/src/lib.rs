@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 
 pub mod moto;
 pub mod polyglot;
+pub mod venv;
 
 /// The target plugins are built for.
 pub const WASM_TARGET: &str = "wasm32-wasip2";

@@ -8,7 +8,6 @@
 //! exits when its standard input closes, so it never outlives the process
 //! that started it, even one that is killed.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -38,69 +37,10 @@ pub fn moto_venv() -> PathBuf {
     workspace_root().join("target").join("moto-venv")
 }
 
-/// The venv's Python.
-fn venv_python() -> PathBuf {
-    let bin = if cfg!(windows) { "Scripts" } else { "bin" };
-    moto_venv()
-        .join(bin)
-        .join(format!("python{}", std::env::consts::EXE_SUFFIX))
-}
-
-/// Installs moto into the venv unless the stamp says it is there; returns the venv's Python.
+/// Installs moto into the venv unless its stamp says it is there; returns the venv's Python.
 pub fn ensure_moto() -> Result<PathBuf> {
-    let venv = moto_venv();
-    let python = venv_python();
-    let system_python = crate::polyglot::python3()?;
-    let version = crate::polyglot::output(Command::new(&system_python).arg("--version"))?;
-    let stamp = format!("moto[server]=={MOTO}; {}", version.trim());
-    let stamp_file = venv.join("deploykit.stamp");
-    let installed =
-        || python.is_file() && std::fs::read_to_string(&stamp_file).ok() == Some(stamp.clone());
-    if installed() {
-        return Ok(python);
-    }
-    std::fs::create_dir_all(venv.parent().expect("target/moto-venv has a parent"))?;
-    let lock = File::create(workspace_root().join("target").join("moto-venv.lock"))?;
-    lock.lock().context("cannot lock target/moto-venv.lock")?;
-    if installed() {
-        return Ok(python);
-    }
-    eprintln!(
-        "xtask: installing moto[server] {MOTO} into {} (python3 -m venv, pip)",
-        venv.display()
-    );
-    let started = Instant::now();
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv).context("cannot remove the old moto venv")?;
-    }
-    crate::polyglot::quiet(
-        Command::new(&system_python)
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv),
-    )
-    .context(
-        "cannot create a Python venv: install Python 3 with its venv module \
-         (Debian and Ubuntu: apt-get install python3-venv)",
-    )?;
-    crate::polyglot::quiet(
-        Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg(format!("moto[server]=={MOTO}")),
-    )
-    .context("cannot install moto[server] with pip")?;
-    std::fs::write(&stamp_file, &stamp)?;
-    eprintln!(
-        "xtask: moto installed in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    Ok(python)
+    let venv = crate::venv::ensure_venv(&moto_venv(), &format!("moto[server]=={MOTO}"))?;
+    Ok(venv.program("python"))
 }
 
 /// A running moto server; stopped when dropped.

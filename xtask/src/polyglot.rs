@@ -182,53 +182,13 @@ struct Tools {
 
 /// The venv with componentize-py, created or updated when needed.
 fn ensure_python_tools() -> Result<Tools> {
-    let venv = polyglot_dir().join("venv");
-    let bin = venv.join(if cfg!(windows) { "Scripts" } else { "bin" });
-    let program = bin.join(format!("componentize-py{}", std::env::consts::EXE_SUFFIX));
-    let python = python3()?;
-    let version = output(Command::new(&python).arg("--version"))?;
-    let stamp = format!("componentize-py=={COMPONENTIZE_PY}; {}", version.trim());
-    let stamp_file = venv.join("deploykit.stamp");
-    if program.is_file() && read(&stamp_file) == stamp {
-        return Ok(Tools {
-            stamp,
-            program,
-            node_modules: None,
-        });
-    }
-    eprintln!(
-        "xtask: installing componentize-py {COMPONENTIZE_PY} into {} (python3 -m venv, pip)",
-        venv.display()
-    );
-    let started = Instant::now();
-    if venv.exists() {
-        std::fs::remove_dir_all(&venv).context("cannot remove the old venv")?;
-    }
-    quiet(Command::new(&python).arg("-m").arg("venv").arg(&venv)).context(
-        "cannot create a Python venv: install Python 3 with its venv module \
-         (Debian and Ubuntu: apt-get install python3-venv)",
+    let venv = crate::venv::ensure_venv(
+        &polyglot_dir().join("venv"),
+        &format!("componentize-py=={COMPONENTIZE_PY}"),
     )?;
-    let venv_python = bin.join(format!("python{}", std::env::consts::EXE_SUFFIX));
-    quiet(
-        Command::new(venv_python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg(format!("componentize-py=={COMPONENTIZE_PY}")),
-    )
-    .context("cannot install componentize-py with pip")?;
-    std::fs::write(&stamp_file, &stamp)?;
-    eprintln!(
-        "xtask: componentize-py installed in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
     Ok(Tools {
-        stamp,
-        program,
+        program: venv.program("componentize-py"),
+        stamp: venv.stamp,
         node_modules: None,
     })
 }
