@@ -67,6 +67,10 @@ struct HostInner {
     _ticker: EpochTicker,
 }
 
+/// How long `plugins ls` waits for a remote plugin's handshake at most.
+#[cfg(unix)]
+const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The InfraKit plugin directory the router falls back to for names it does
 /// not host, with the clients made so far (each keeps its handshake).
 #[cfg(unix)]
@@ -583,12 +587,24 @@ impl Host {
                 .filter(|(name, _)| !hosted.contains_key(name))
                 .collect();
             drop(hosted);
-            return remote_only
-                .into_iter()
-                .map(|(name, endpoint)| {
-                    remote_info(&name, &self.remote_client(remote, &name, endpoint))
-                })
-                .collect();
+            // Every server is asked at once, each for at most a few seconds,
+            // so one hung server does not hold up the listing for a full
+            // call timeout per plugin.
+            let timeout = remote.timeout.min(LIST_TIMEOUT);
+            return std::thread::scope(|scope| {
+                let asked: Vec<_> = remote_only
+                    .into_iter()
+                    .map(|(name, endpoint)| {
+                        scope.spawn(move || {
+                            remote_info(&name, &RemotePlugin::new(&name, endpoint, timeout))
+                        })
+                    })
+                    .collect();
+                asked
+                    .into_iter()
+                    .map(|t| t.join().expect("a listing thread does not panic"))
+                    .collect()
+            });
         }
         Vec::new()
     }

@@ -715,10 +715,28 @@ fn listen_files_versions_and_dead_sockets() -> Result<()> {
     assert_eq!(err.to_string(), "unknown plugin 'absent'");
 
     // `plugins ls` material: remote plugins beside the hosted ones, marked.
+    // A server that accepts and never answers costs the listing a few
+    // seconds, not the 15 s call timeout.
+    let _hung = std::os::unix::net::UnixListener::bind(s.socket("hung"))?;
+    let started = Instant::now();
     let remote: Vec<_> = s.host.remote_plugins();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     let names: Vec<&str> = remote.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["dead", "flv", "old", "tcpfile"]);
-    let tcp = &remote[3];
+    assert_eq!(names, ["dead", "flv", "hung", "old", "tcpfile"]);
+    assert!(
+        remote[2]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("timed out"),
+        "{:?}",
+        remote[2].error
+    );
+    let tcp = &remote[4];
     assert_eq!(tcp.state, deploykit_host::PluginState::Remote);
     assert_eq!(tcp.address.as_deref(), Some(url.as_str()));
     assert_eq!(tcp.spis, [deploykit_host::Spi::Instance]);
