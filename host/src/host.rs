@@ -111,6 +111,7 @@ pub struct HostBuilder {
     progress: Option<Progress>,
     remote_dir: Option<PathBuf>,
     client_timeout: Option<std::time::Duration>,
+    instance_pool: Option<crate::InstancePool>,
 }
 
 /// Called as each file of a folder finishes loading: `(done, total, file)`.
@@ -171,6 +172,14 @@ impl HostBuilder {
         self
     }
 
+    /// Allocates plugin instances from a pool of pre-reserved slots (see
+    /// [`InstancePool`](crate::InstancePool) for the gain and the price).
+    /// Without it, each instance maps its own memory.
+    pub fn instance_pool(mut self, pool: crate::InstancePool) -> Self {
+        self.instance_pool = Some(pool);
+        self
+    }
+
     /// The limits of plugins whose manifest does not override them.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -187,7 +196,7 @@ impl HostBuilder {
     /// load is recorded with its reason (see [`Host::plugins`]); only an
     /// unreadable folder or an engine failure is an error.
     pub fn build(self) -> Result<Host> {
-        let engine = new_engine()?;
+        let engine = new_engine(self.instance_pool.as_ref())?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| Error::Engine(e.to_string()))?;

@@ -35,6 +35,7 @@ mod fault;
 mod group;
 mod host;
 mod imports;
+mod instance_pool;
 mod kv;
 mod limits;
 mod loader;
@@ -61,6 +62,7 @@ pub use group::{
     LOGICAL_ID_TAG,
 };
 pub use host::{Host, HostBuilder, LimitsInfo, PluginInfo, PluginState, Progress};
+pub use instance_pool::InstancePool;
 pub use kv::{KvStore, MemoryKv};
 pub use limits::{Limits, LimitsOverride};
 pub use manifest::{DirGrant, DirMode, Manifest};

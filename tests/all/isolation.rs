@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use deploykit_host::{Error, Fault, Host, Json, PluginError, QuarantinePolicy, Spec};
+use deploykit_host::{Error, Fault, Host, InstancePool, Json, PluginError, QuarantinePolicy, Spec};
 use deploykit_tests::{PluginFolder, TIGHT_LIMITS, host};
 use serde_json::{Value, json};
 
@@ -436,6 +436,51 @@ fn a_trap_during_instantiation_is_reported_as_such() -> Result<()> {
         err.to_string()
             .starts_with("plugin 'start-trap' could not be instantiated: guest panic")
     );
+    assert_eq!(act(&host, "good", json!({"act": "ok"}))?, "i-ok");
+    Ok(())
+}
+
+/// With the opt-in pooling allocator, every fault is still named and
+/// recovered from, and an instance beyond the pool is a clear error, after
+/// which the pool serves again.
+#[test]
+fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()> {
+    let folder = PluginFolder::new()?;
+    let manifest = format!("{TIGHT_LIMITS}\n").replace("pool-size = 2", "pool-size = 1");
+    folder.add("misbehave", "bad", Some(&manifest))?;
+    folder.add("misbehave", "good", Some(&manifest))?;
+    let host = Host::builder()
+        .plugin_dir(folder.path())
+        .quarantine(deploykit_tests::no_quarantine())
+        .instance_pool(InstancePool {
+            instances: 1,
+            ..InstancePool::default()
+        })
+        .build()?;
+    for (props, kind) in [
+        (json!({"act": "panic", "message": "pooled"}), "panic"),
+        (json!({"act": "loop"}), "out-of-fuel"),
+        (json!({"act": "alloc", "mib": 64}), "memory"),
+    ] {
+        assert_eq!(
+            fault(act(&host, "bad", props.clone())).kind(),
+            kind,
+            "{props}"
+        );
+        assert_eq!(act(&host, "bad", json!({"act": "ok"}))?, "i-ok");
+    }
+    // `bad` keeps its warm instance in the one slot: `good` cannot have one.
+    let err = act(&host, "good", json!({"act": "ok"})).unwrap_err();
+    assert!(
+        matches!(err, Error::Instantiate { .. }) && err.to_string().contains("limit"),
+        "{err}"
+    );
+    // A fault frees the slot: `good` gets it.
+    fault(act(
+        &host,
+        "bad",
+        json!({"act": "panic", "message": "free it"}),
+    ));
     assert_eq!(act(&host, "good", json!({"act": "ok"}))?, "i-ok");
     Ok(())
 }

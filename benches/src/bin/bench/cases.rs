@@ -134,6 +134,56 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
         Unit::Nanos,
         &next_good,
     ));
+    // The same three with the opt-in pooling allocator (`InstancePool`).
+    let pooled_host = Host::builder()
+        .plugin_dir(bench_dir.path())
+        .quarantine(QuarantinePolicy {
+            faults: usize::MAX,
+            ..QuarantinePolicy::default()
+        })
+        .instance_pool(InstancePool::default())
+        .build()?;
+    let pooled = pooled_host.instance(PLUGIN)?;
+    let pooled_trap = || {
+        if pooled.destroy("trap", DestroyReason::Terminate).is_ok() {
+            panic!("the trap call succeeded");
+        }
+    };
+    for _ in 0..50 {
+        pooled_trap();
+    }
+    let trapping = after_setup(500, || {}, pooled_trap);
+    let fresh = after_setup(500, pooled_trap, || {
+        drop(
+            pooled
+                .example_properties()
+                .expect("trivial call on a fresh pooled instance"),
+        );
+    });
+    let next_good = after_setup(500, pooled_trap, || {
+        drop(pooled.provision(&spec).expect("provision after a trap"));
+    });
+    for (key, label, samples) in [
+        (
+            "trap.call.pooled",
+            "a trapping call, pooling allocator",
+            &trapping,
+        ),
+        (
+            "fresh.instance.pooled",
+            "fresh instance, pooling allocator",
+            &fresh,
+        ),
+        (
+            "trap.next_good.pooled",
+            "trap -> next good call, pooling allocator",
+            &next_good,
+        ),
+    ] {
+        r.push(Row::from_samples(key, label, Unit::Nanos, samples));
+    }
+    drop(pooled);
+    drop(pooled_host);
 
     // 5. Throughput (done while this process is quiet).
     eprintln!("bench: throughput");
@@ -443,6 +493,18 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
     );
     r.target("fresh.instance", "fresh instance", true, 15_000.0);
     r.target("trap.next_good", "trap -> next good call", true, 30_000.0);
+    r.target(
+        "fresh.instance.pooled",
+        "fresh instance, pooling allocator (opt-in)",
+        true,
+        15_000.0,
+    );
+    r.target(
+        "trap.next_good.pooled",
+        "trap -> next good call, pooling allocator (opt-in)",
+        true,
+        30_000.0,
+    );
     r.target(
         "load.fifty.warm_per",
         "cache-hit load per plugin (folder of 50)",

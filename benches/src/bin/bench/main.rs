@@ -19,8 +19,8 @@ use bench_instance::{BenchInstance, SLEEP_TAG};
 use deploykit_benches::report::{Report, Row, Unit, compare};
 use deploykit_benches::{after_setup, batched, rss_kib};
 use deploykit_host::{
-    CacheOutcome, DestroyReason, GroupController, GroupOptions, GroupSpec, Host, Json, MemoryKv,
-    NativePlugin, QuarantinePolicy, Spec, StateStore, Tags,
+    CacheOutcome, DestroyReason, GroupController, GroupOptions, GroupSpec, Host, InstancePool,
+    Json, MemoryKv, NativePlugin, QuarantinePolicy, Spec, StateStore, Tags,
 };
 use serde_json::{Value, json};
 

@@ -14,6 +14,7 @@ pub struct State {
     store: OnceLock<Result<Arc<StateStore>, String>>,
     sockets: PathBuf,
     client_timeout: Duration,
+    instance_pool: Option<u32>,
 }
 
 impl State {
@@ -24,6 +25,7 @@ impl State {
             store: OnceLock::new(),
             sockets: deploykit_host::rpc::default_plugins_dir(),
             client_timeout: deploykit_host::rpc::DEFAULT_CLIENT_TIMEOUT,
+            instance_pool: None,
         }
     }
 
@@ -32,6 +34,17 @@ impl State {
         self.sockets = sockets;
         self.client_timeout = timeout;
         self
+    }
+
+    /// Allocates plugin instances from a pool of `instances` slots.
+    pub fn with_instance_pool(mut self, instances: Option<u32>) -> State {
+        self.instance_pool = instances;
+        self
+    }
+
+    /// The instance pool's size, if the pooling allocator is on.
+    pub fn instance_pool(&self) -> Option<u32> {
+        self.instance_pool
     }
 
     /// InfraKit's plugin directory: `serve` puts a socket per plugin there,

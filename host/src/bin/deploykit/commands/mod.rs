@@ -62,6 +62,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "INFRAKIT_CLIENT_TIMEOUT", value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
     pub client_timeout: std::time::Duration,
 
+    /// Allocate plugin instances from a pool of N pre-reserved slots: fresh
+    /// instances (after a trap) cost about half, at most N instances live at
+    /// once, and each slot reserves 4 GiB of address space up front.
+    #[arg(long, global = true, env = "DEPLOYKIT_INSTANCE_POOL", value_name = "N")]
+    pub instance_pool: Option<u32>,
+
     /// Print InfraKit's JSON result objects instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -99,7 +105,11 @@ impl Cli {
             .sockets
             .clone()
             .unwrap_or_else(deploykit_host::rpc::default_plugins_dir);
-        let state = Arc::new(State::new(&self.state).with_sockets(sockets, self.client_timeout));
+        let state = Arc::new(
+            State::new(&self.state)
+                .with_sockets(sockets, self.client_timeout)
+                .with_instance_pool(self.instance_pool),
+        );
         let out = crate::output::Output { json: self.json };
         match self.command {
             Command::Plugins(c) => c.execute(&self.plugins, &state, &out),
@@ -125,7 +135,14 @@ pub(crate) fn load(dir: &std::path::Path, state: &Arc<State>) -> Result<Host> {
             }
         }
     });
-    Host::builder()
+    let mut builder = Host::builder();
+    if let Some(instances) = state.instance_pool() {
+        builder = builder.instance_pool(deploykit_host::InstancePool {
+            instances,
+            ..Default::default()
+        });
+    }
+    builder
         .remote_dir(state.sockets_dir())
         .client_timeout(state.client_timeout())
         .progress(progress)
