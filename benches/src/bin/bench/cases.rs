@@ -98,24 +98,7 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
     // 2. Fresh instances and traps.
     eprintln!("bench: fresh instances and traps");
     r.section("2. fresh instances and traps (wasm)");
-    let trap = || {
-        if wasm.destroy("trap", DestroyReason::Terminate).is_ok() {
-            panic!("the trap call succeeded");
-        }
-    };
-    for _ in 0..50 {
-        trap();
-    }
-    let trapping = after_setup(500, || {}, trap);
-    let fresh = after_setup(500, trap, || {
-        drop(
-            wasm.example_properties()
-                .expect("trivial call on a fresh instance"),
-        );
-    });
-    let next_good = after_setup(500, trap, || {
-        drop(wasm.provision(&spec).expect("provision after a trap"));
-    });
+    let (trapping, fresh, next_good) = fresh_and_traps(wasm.as_ref(), &spec);
     r.push(Row::from_samples(
         "trap.call",
         "a trapping call (guest panic; instance dropped)",
@@ -144,25 +127,7 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
         .instance_pool(InstancePool::default())
         .build()?;
     let pooled = pooled_host.instance(PLUGIN)?;
-    let pooled_trap = || {
-        if pooled.destroy("trap", DestroyReason::Terminate).is_ok() {
-            panic!("the trap call succeeded");
-        }
-    };
-    for _ in 0..50 {
-        pooled_trap();
-    }
-    let trapping = after_setup(500, || {}, pooled_trap);
-    let fresh = after_setup(500, pooled_trap, || {
-        drop(
-            pooled
-                .example_properties()
-                .expect("trivial call on a fresh pooled instance"),
-        );
-    });
-    let next_good = after_setup(500, pooled_trap, || {
-        drop(pooled.provision(&spec).expect("provision after a trap"));
-    });
+    let (trapping, fresh, next_good) = fresh_and_traps(pooled.as_ref(), &spec);
     for (key, label, samples) in [
         (
             "trap.call.pooled",
@@ -549,4 +514,32 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
             .into(),
     );
     Ok(r)
+}
+
+/// A trapping call, a trivial call that must instantiate, and a provision
+/// right after a trap: 500 samples each, after 50 warm-up traps.
+fn fresh_and_traps(
+    plugin: &dyn deploykit_host::Instance,
+    spec: &Spec,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let trap = || {
+        if plugin.destroy("trap", DestroyReason::Terminate).is_ok() {
+            panic!("the trap call succeeded");
+        }
+    };
+    for _ in 0..50 {
+        trap();
+    }
+    let trapping = after_setup(500, || {}, trap);
+    let fresh = after_setup(500, trap, || {
+        drop(
+            plugin
+                .example_properties()
+                .expect("trivial call on a fresh instance"),
+        );
+    });
+    let next_good = after_setup(500, trap, || {
+        drop(plugin.provision(spec).expect("provision after a trap"));
+    });
+    (trapping, fresh, next_good)
 }
