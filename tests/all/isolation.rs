@@ -448,7 +448,6 @@ fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()
     let folder = PluginFolder::new()?;
     let manifest = format!("{TIGHT_LIMITS}\n").replace("pool-size = 2", "pool-size = 1");
     folder.add("misbehave", "bad", Some(&manifest))?;
-    folder.add("misbehave", "good", Some(&manifest))?;
     let host = Host::builder()
         .plugin_dir(folder.path())
         .quarantine(deploykit_tests::no_quarantine())
@@ -469,7 +468,10 @@ fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()
         );
         assert_eq!(act(&host, "bad", json!({"act": "ok"}))?, "i-ok");
     }
-    // `bad` keeps its warm instance in the one slot: `good` cannot have one.
+    // `bad` keeps its warm instance in the one slot: `good` loads (without
+    // its vendor information, which needs an instance) but cannot run.
+    let good = folder.add("misbehave", "good", Some(&manifest))?;
+    host.load_file(&good)?;
     let err = act(&host, "good", json!({"act": "ok"})).unwrap_err();
     assert!(
         matches!(err, Error::Instantiate { .. }) && err.to_string().contains("limit"),
