@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::UnixListener;
@@ -36,6 +36,10 @@ impl From<Handler> for Service {
         Service { rpc, info: None }
     }
 }
+
+/// An oversized body up to this size is read and dropped before the 413
+/// answer, so the client reads the answer instead of a reset connection.
+const DRAIN_LIMIT: u64 = 64 << 20;
 
 /// The largest request body accepted, in bytes.
 pub const MAX_BODY: usize = 4 << 20;
@@ -158,6 +162,23 @@ async fn answer(
     if !media.is_empty() && !media.eq_ignore_ascii_case("application/json") {
         let text = format!("rpc: unrecognized Content-Type: {media}");
         return Ok(reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, text.into_bytes()));
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        // Refuse it, but read (and drop) what the client is still sending
+        // first, up to a bound: closing on unread data resets the connection
+        // and the client would never see the answer.
+        if declared.is_some_and(|n| n <= DRAIN_LIMIT) {
+            let mut body = req.into_body();
+            while let Some(Ok(_)) = body.frame().await {}
+        }
+        return Ok(reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body over {MAX_BODY} bytes\n").into_bytes(),
+        ));
     }
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
