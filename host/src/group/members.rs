@@ -47,13 +47,21 @@ impl Members {
         })
     }
 
+    /// The flavor's properties as committed (`null` when the spec has none).
+    fn flavor_properties(&self) -> deploykit_sdk::Json {
+        self.settings
+            .props
+            .flavor
+            .properties
+            .clone()
+            .unwrap_or_default()
+    }
+
     /// Asks the flavor, then the instance plugin, to validate their properties.
     pub(crate) fn validate(&self) -> Result<()> {
         let p = &self.settings.props;
-        self.flavor.validate(
-            &p.flavor.properties.clone().unwrap_or_default(),
-            &p.allocation,
-        )?;
+        self.flavor
+            .validate(&self.flavor_properties(), &p.allocation)?;
         self.instance
             .validate(&p.instance.properties.clone().unwrap_or_default())
     }
@@ -121,9 +129,8 @@ impl Members {
             group: settings.id.clone(),
             sequence,
         };
-        let flavor_props = settings.props.flavor.properties.clone().unwrap_or_default();
         let prepared = match self.flavor.prepare(
-            &flavor_props,
+            &self.flavor_properties(),
             &spec,
             &settings.props.allocation,
             &index,
@@ -150,14 +157,7 @@ impl Members {
         if reason == DestroyReason::RollingUpdate && updating.skip_drain {
             tracing::info!(instance = %d.id, "skipping drain before destroy");
         } else {
-            let props = self
-                .settings
-                .props
-                .flavor
-                .properties
-                .clone()
-                .unwrap_or_default();
-            if let Err(e) = self.flavor.drain(&props, d) {
+            if let Err(e) = self.flavor.drain(&self.flavor_properties(), d) {
                 if reason == DestroyReason::RollingUpdate {
                     tracing::error!(instance = %d.id, error = %e, "failed to drain");
                     return Err(e);
@@ -173,16 +173,11 @@ impl Members {
 
     /// The flavor's judgement of a member; an error counts as Unknown.
     pub(crate) fn health(&self, d: &Description) -> Health {
-        let props = self
-            .settings
-            .props
-            .flavor
-            .properties
-            .clone()
-            .unwrap_or_default();
-        self.flavor.healthy(&props, d).unwrap_or_else(|e| {
-            tracing::warn!(instance = %d.id, error = %e, "failed to check health");
-            Health::Unknown
-        })
+        self.flavor
+            .healthy(&self.flavor_properties(), d)
+            .unwrap_or_else(|e| {
+                tracing::warn!(instance = %d.id, error = %e, "failed to check health");
+                Health::Unknown
+            })
     }
 }
