@@ -178,6 +178,11 @@ fn stress() -> Result<()> {
             .collect::<Vec<_>>(),
         &dir,
     )?;
+    run_bench_binary("sandbox-stress", &[&path(&dir)])
+}
+
+/// Runs binary `bin` of the benches crate in the bench profile with `args`.
+fn run_bench_binary(bin: &str, args: &[&str]) -> Result<()> {
     run(Command::new(cargo())
         .current_dir(workspace_root())
         .env("RUST_BACKTRACE", "0")
@@ -189,10 +194,10 @@ fn stress() -> Result<()> {
             "-p",
             "deploykit-benches",
             "--bin",
-            "sandbox-stress",
+            bin,
             "--",
         ])
-        .arg(&dir))
+        .args(args))
 }
 
 /// The group part of the demo: commit a group, watch it converge, change the
@@ -246,23 +251,7 @@ const BENCH_PLUGIN: PluginCrate = PluginCrate {
 /// previous one is kept as `previous.json`).
 fn bench(args: &[String]) -> Result<()> {
     let root = workspace_root();
-    let bench_bin = |args: &[&str]| -> Result<()> {
-        run(Command::new(cargo())
-            .current_dir(&root)
-            .env("RUST_BACKTRACE", "0")
-            .args([
-                "run",
-                "--quiet",
-                "--profile",
-                "bench",
-                "-p",
-                "deploykit-benches",
-                "--bin",
-                "bench",
-                "--",
-            ])
-            .args(args))
-    };
+    let bench_bin = |args: &[&str]| run_bench_binary("bench", args);
     if args.first().map(String::as_str) == Some("compare") {
         let [old, new] = &args[1..] else {
             bail!("usage: cargo xtask bench compare OLD.json NEW.json");
