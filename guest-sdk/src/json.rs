@@ -14,31 +14,58 @@ use crate::Error;
 /// serde types with [`Json::parse`]; a malformed document becomes an
 /// [`Error::InvalidInput`] that names the field at fault.
 #[derive(Clone)]
-pub struct Json(Box<RawValue>);
+pub struct Json(Text);
+
+/// Where a [`Json`]'s text was checked.
+#[derive(Clone)]
+enum Text {
+    /// Checked here: built by [`Json::new`], decoded or encoded by serde_json.
+    Checked(Box<RawValue>),
+    /// Handed to a plugin by the host, which checks every JSON text before it
+    /// passes it on (and every one a plugin returns), so a plugin does not
+    /// scan the same text a second time on each call.
+    #[cfg_attr(
+        not(any(feature = "guest", test)),
+        expect(
+            dead_code,
+            reason = "only the guest bindings receive text from the host"
+        )
+    )]
+    FromHost(Box<str>),
+}
 
 impl Json {
     /// Wraps JSON text after checking that it is one well-formed JSON value.
     pub fn new(text: impl Into<String>) -> Result<Self, Error> {
         RawValue::from_string(text.into())
-            .map(Json)
+            .map(|raw| Json(Text::Checked(raw)))
             .map_err(|e| Error::InvalidInput(format!("not valid JSON: {e}")))
+    }
+
+    /// JSON text that the host has already checked (see [`Text::FromHost`]).
+    #[cfg(any(feature = "guest", test))]
+    pub(crate) fn from_host(text: String) -> Self {
+        Json(Text::FromHost(text.into_boxed_str()))
     }
 
     /// Encodes any serialisable value.
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Result<Self, Error> {
         serde_json::value::to_raw_value(value)
-            .map(Json)
+            .map(|raw| Json(Text::Checked(raw)))
             .map_err(|e| Error::Internal(format!("cannot encode JSON: {e}")))
     }
 
     /// The JSON `null`.
     pub fn null() -> Self {
-        Json(RawValue::NULL.to_owned())
+        Json(Text::Checked(RawValue::NULL.to_owned()))
     }
 
     /// The JSON text.
     pub fn as_str(&self) -> &str {
-        self.0.get()
+        match &self.0 {
+            Text::Checked(raw) => raw.get(),
+            Text::FromHost(text) => text,
+        }
     }
 
     /// True for the JSON `null` (InfraKit's absent properties).
@@ -107,13 +134,20 @@ impl fmt::Display for Json {
 
 impl Serialize for Json {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        match &self.0 {
+            Text::Checked(raw) => raw.serialize(serializer),
+            // serde_json embeds only a `RawValue`; borrowing one checks the
+            // text here, the one place a plugin relies on it being JSON.
+            Text::FromHost(text) => serde_json::from_str::<&RawValue>(text)
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(deserializer).map(Json)
+        Box::<RawValue>::deserialize(deserializer).map(|raw| Json(Text::Checked(raw)))
     }
 }
 
@@ -141,6 +175,30 @@ mod tests {
     #[test]
     fn malformed_text_is_refused() {
         assert!(matches!(Json::new("{nope"), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
+    fn host_text_serialises_as_raw_json_and_parses_like_checked_text() {
+        let text = r#"{"Init": ["a", 3]}"#;
+        let host = Json::from_host(text.into());
+        assert_eq!(host, Json::new(text).unwrap());
+        #[derive(Serialize)]
+        struct Wrapper<'a> {
+            p: &'a Json,
+        }
+        let wrapped = serde_json::to_string(&Wrapper { p: &host }).unwrap();
+        assert_eq!(wrapped, r#"{"p":{"Init": ["a", 3]}}"#);
+        let err = host.parse::<Props>().unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput(m) if m.contains("Init[1]")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn host_text_that_is_not_json_fails_to_serialise() {
+        let err = serde_json::to_string(&Json::from_host("{oops".into())).unwrap_err();
+        assert!(err.to_string().contains("key must be a string"), "{err}");
     }
 
     #[test]

@@ -151,7 +151,7 @@ mod backend {
         fn describe_instances(&self, tags: &Tags, properties: bool) -> Result<Vec<Description>> {
             let found = host::instance_describe(self.0, &tags_out(tags.clone()), properties)
                 .map_err(error_in)?;
-            found.into_iter().map(description_in).collect()
+            Ok(found.into_iter().map(description_in).collect())
         }
     }
 
@@ -176,7 +176,7 @@ mod backend {
                 &index_out(index),
             )
             .map_err(error_in)?;
-            spec_in(prepared)
+            Ok(spec_in(prepared))
         }
 
         fn healthy(&self, properties: &Json, instance: &Description) -> Result<Health> {

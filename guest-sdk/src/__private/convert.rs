@@ -1,17 +1,17 @@
 //! Conversions between the generated WIT types and the SDK's plain types.
 //!
-//! JSON text that comes from the host is checked here: malformed text
-//! becomes [`Error::InvalidInput`] naming the field, before the plugin runs.
+//! JSON text from the host is taken as it is: the host checks every JSON text
+//! it hands to a plugin, and a plugin's [`Json::parse`] still names any fault.
 
 use super::t;
 use crate::{
     Allocation, Attachment, Description, DestroyReason, Error, GroupDescription, GroupSpec, Health,
-    Index, Json, Result, Spec, Tags,
+    Index, Json, Spec, Tags,
 };
 
-/// Checks JSON text from the host; `what` names the field in the error.
-pub(super) fn json_in(what: &str, text: String) -> Result<Json> {
-    Json::new(text).map_err(|e| Error::InvalidInput(format!("{what}: {}", e.message())))
+/// JSON text from the host (already checked there).
+pub(super) fn json_in(text: String) -> Json {
+    Json::from_host(text)
 }
 
 /// The WIT list of pairs as a map; a repeated key keeps its last value.
@@ -23,12 +23,9 @@ pub(crate) fn tags_out(tags: Tags) -> t::Tags {
     tags.into_iter().collect()
 }
 
-pub(crate) fn spec_in(spec: t::InstanceSpec) -> Result<Spec> {
-    Ok(Spec {
-        properties: spec
-            .properties
-            .map(|p| json_in("spec properties", p))
-            .transpose()?,
+pub(crate) fn spec_in(spec: t::InstanceSpec) -> Spec {
+    Spec {
+        properties: spec.properties.map(json_in),
         tags: tags_in(spec.tags),
         init: spec.init,
         logical_id: spec.logical_id,
@@ -40,7 +37,7 @@ pub(crate) fn spec_in(spec: t::InstanceSpec) -> Result<Spec> {
                 kind: a.kind,
             })
             .collect(),
-    })
+    }
 }
 
 pub(crate) fn spec_out(spec: Spec) -> t::InstanceSpec {
@@ -60,16 +57,13 @@ pub(crate) fn spec_out(spec: Spec) -> t::InstanceSpec {
     }
 }
 
-pub(crate) fn description_in(d: t::InstanceDescription) -> Result<Description> {
-    Ok(Description {
+pub(crate) fn description_in(d: t::InstanceDescription) -> Description {
+    Description {
         id: d.id,
         logical_id: d.logical_id,
         tags: tags_in(d.tags),
-        properties: d
-            .properties
-            .map(|p| json_in("instance properties", p))
-            .transpose()?,
-    })
+        properties: d.properties.map(json_in),
+    }
 }
 
 pub(crate) fn description_out(d: Description) -> t::InstanceDescription {
@@ -110,11 +104,11 @@ pub(super) fn health_out(h: Health) -> t::Health {
     }
 }
 
-pub(super) fn group_spec_in(spec: t::GroupSpec) -> Result<GroupSpec> {
-    Ok(GroupSpec {
+pub(super) fn group_spec_in(spec: t::GroupSpec) -> GroupSpec {
+    GroupSpec {
         id: spec.id,
-        properties: json_in("group properties", spec.properties)?,
-    })
+        properties: json_in(spec.properties),
+    }
 }
 
 pub(super) fn group_spec_out(spec: GroupSpec) -> t::GroupSpec {
@@ -206,24 +200,8 @@ mod tests {
     fn spec_survives_a_round_trip() {
         let wire = r#"{"Properties":{"note":"hello"},"Tags":{"a":"1","b":"2"},"Init":"echo hi","LogicalID":"node-1","Attachments":[{"ID":"vol-1","Type":"disk"}]}"#;
         let spec: Spec = serde_json::from_str(wire).unwrap();
-        let back = spec_in(spec_out(spec.clone())).unwrap();
+        let back = spec_in(spec_out(spec.clone()));
         assert_eq!(back, spec);
-    }
-
-    #[test]
-    fn malformed_json_from_the_host_is_invalid_input() {
-        let spec = t::InstanceSpec {
-            properties: Some("{oops".into()),
-            tags: vec![],
-            init: String::new(),
-            logical_id: None,
-            attachments: vec![],
-        };
-        let err = spec_in(spec).unwrap_err();
-        assert!(
-            matches!(&err, Error::InvalidInput(m) if m.starts_with("spec properties: not valid JSON")),
-            "{err:?}"
-        );
     }
 
     #[test]

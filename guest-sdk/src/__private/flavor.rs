@@ -12,12 +12,7 @@ pub fn validate<P: FlavorPlugin>(
     properties: t::Json,
     allocation: t::Allocation,
 ) -> Result<(), t::Error> {
-    call(|| {
-        plugin.validate(
-            &json_in("properties", properties)?,
-            &allocation_in(allocation),
-        )
-    })
+    call(|| plugin.validate(&json_in(properties), &allocation_in(allocation)))
 }
 
 /// `flavor.prepare`.
@@ -29,8 +24,8 @@ pub fn prepare<P: FlavorPlugin>(
     index: t::Index,
 ) -> Result<t::InstanceSpec, t::Error> {
     call(|| {
-        let properties = json_in("properties", properties)?;
-        let spec = spec_in(spec)?;
+        let properties = json_in(properties);
+        let spec = spec_in(spec);
         let prepared = plugin.prepare(
             &properties,
             spec,
@@ -48,10 +43,7 @@ pub fn healthy<P: FlavorPlugin>(
     instance: t::InstanceDescription,
 ) -> Result<t::Health, t::Error> {
     call(|| {
-        let health = plugin.healthy(
-            &json_in("properties", properties)?,
-            &description_in(instance)?,
-        )?;
+        let health = plugin.healthy(&json_in(properties), &description_in(instance))?;
         Ok(health_out(health))
     })
 }
@@ -62,10 +54,5 @@ pub fn drain<P: FlavorPlugin>(
     properties: t::Json,
     instance: t::InstanceDescription,
 ) -> Result<(), t::Error> {
-    call(|| {
-        plugin.drain(
-            &json_in("properties", properties)?,
-            &description_in(instance)?,
-        )
-    })
+    call(|| plugin.drain(&json_in(properties), &description_in(instance)))
 }

@@ -10,7 +10,7 @@ pub fn commit_group<P: GroupPlugin>(
     spec: t::GroupSpec,
     pretend: bool,
 ) -> Result<String, t::Error> {
-    call(|| plugin.commit_group(group_spec_in(spec)?, pretend))
+    call(|| plugin.commit_group(group_spec_in(spec), pretend))
 }
 
 /// `group.free-group`.
