@@ -333,6 +333,19 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
         ));
     }
     for (plugin, base, key, what) in cases {
+        if plugin == "instance-file" {
+            // The filesystem's own floor, measured right before the group:
+            // this VM's disk varies several-fold between runs.
+            let ms = (0..3)
+                .map(|_| files_natively(&base, 1000))
+                .collect::<Result<Vec<f64>>>()?;
+            r.push(Row::from_samples(
+                &format!("{key}.native_files"),
+                &format!("  its file work done natively, in {}", base.display()),
+                Unit::Millis,
+                &ms,
+            ));
+        }
         let ms: Vec<f64> = (0..3)
             .map(|_| {
                 run_child(&["group", &path(dir), plugin, "1000", &path(&base)])
@@ -509,6 +522,12 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
             .into(),
     );
     r.notes.push(
+        "its file work done natively = what instance-file does for a group of 1,000, in Rust \
+         std: write each file beside its name, hard-link it into place, unlink the temporary \
+         name, then list the folder and read every file once (one describe)"
+            .into(),
+    );
+    r.notes.push(
         "provision sends Spec{Properties (1,024 bytes), 5 Tags}; the RPC client serialises the \
          params on each call, as InfraKit's client does; native, wasm and RPC return the same ID"
             .into(),
@@ -542,4 +561,32 @@ fn fresh_and_traps(
         drop(plugin.provision(spec).expect("provision after a trap"));
     });
     (trapping, fresh, next_good)
+}
+
+/// Milliseconds to do natively what instance-file does for a group of `n`
+/// in a fresh folder under `base`: write each instance file beside its name,
+/// hard-link it into place and unlink the temporary name, then list the
+/// folder and read every file once (one describe).
+fn files_natively(base: &Path, n: usize) -> Result<f64> {
+    let dir = tempfile::tempdir_in(base)?;
+    let record = format!(
+        r#"{{"ID":"instance-0","Tags":{{{}}}}}"#,
+        "\"k\":\"v\",".repeat(40)
+    );
+    let started = Instant::now();
+    for i in 0..n {
+        let temp = dir.path().join(format!(".instance-{i}.tmp"));
+        std::fs::write(&temp, &record)?;
+        std::fs::hard_link(&temp, dir.path().join(format!("instance-{i}")))?;
+        std::fs::remove_file(&temp)?;
+    }
+    let mut read = 0;
+    for entry in std::fs::read_dir(dir.path())? {
+        read += std::fs::read(entry?.path())?.len();
+    }
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if read != n * record.len() {
+        bail!("read back {read} bytes, not {}", n * record.len());
+    }
+    Ok(ms)
 }
