@@ -24,33 +24,43 @@ impl Drop for Frame {
     }
 }
 
-/// The deadline of the innermost running call on this thread, if any.
-pub(crate) fn outer_deadline() -> Option<Instant> {
-    CHAIN.with(|c| c.borrow().last().map(|(_, d)| *d))
+/// A call that has joined its thread's chain.
+pub(crate) struct Entered {
+    /// Leaves the chain when dropped.
+    pub(crate) frame: Frame,
+    /// The call's own deadline, or its caller's if that is sooner.
+    pub(crate) deadline: Instant,
+    /// Called from inside another plugin's call.
+    pub(crate) nested: bool,
+    /// This plugin was already in the chain (reached again through its own calls).
+    pub(crate) reentrant: bool,
 }
 
-/// Whether a call of `plugin` is already running on this thread: a plugin
-/// reached again through its own chain of calls.
-pub(crate) fn contains(plugin: &str) -> bool {
-    CHAIN.with(|c| c.borrow().iter().any(|(n, _)| &**n == plugin))
-}
-
-/// Whether a call is already running on this thread (so this one is nested).
-pub(crate) fn is_nested() -> bool {
-    CHAIN.with(|c| !c.borrow().is_empty())
-}
-
-/// Enters a call of `plugin` ending at `deadline`; `Err` with the chain's
-/// names when it would be deeper than [`MAX_DEPTH`].
-pub(crate) fn enter(plugin: &std::sync::Arc<str>, deadline: Instant) -> Result<Frame, String> {
+/// Enters a call of `plugin` that may run until `own_deadline`, all in one
+/// look at the thread's chain (this runs on every call); `Err` with the
+/// chain's names when it would be deeper than [`MAX_DEPTH`].
+pub(crate) fn enter(
+    plugin: &std::sync::Arc<str>,
+    own_deadline: Instant,
+) -> Result<Entered, String> {
     CHAIN.with(|c| {
         let mut chain = c.borrow_mut();
         if chain.len() >= MAX_DEPTH {
             let names: Vec<&str> = chain.iter().map(|(n, _)| &**n).collect();
             return Err(format!("{} -> {plugin}", names.join(" -> ")));
         }
+        let deadline = chain
+            .last()
+            .map_or(own_deadline, |(_, outer)| own_deadline.min(*outer));
+        let nested = !chain.is_empty();
+        let reentrant = chain.iter().any(|(n, _)| **n == **plugin);
         chain.push((plugin.clone(), deadline));
-        Ok(Frame(()))
+        Ok(Entered {
+            frame: Frame(()),
+            deadline,
+            nested,
+            reentrant,
+        })
     })
 }
 
@@ -63,11 +73,29 @@ mod tests {
     fn depth_is_limited_and_frames_pop() {
         let name: std::sync::Arc<str> = "p".into();
         let d = Instant::now() + Duration::from_secs(1);
-        let frames: Vec<Frame> = (0..MAX_DEPTH).map(|_| enter(&name, d).unwrap()).collect();
+        let frames: Vec<Entered> = (0..MAX_DEPTH).map(|_| enter(&name, d).unwrap()).collect();
         let err = enter(&name, d).err().unwrap();
         assert_eq!(err.matches("p").count(), MAX_DEPTH + 1, "{err}");
-        assert_eq!(outer_deadline(), Some(d));
+        assert!(!frames[0].nested && !frames[0].reentrant);
+        assert!(frames[1].nested && frames[1].reentrant);
         drop(frames);
-        assert!(!is_nested());
+        let other: std::sync::Arc<str> = "q".into();
+        let first = enter(&other, d).unwrap();
+        assert!(!first.nested, "every frame popped");
+        drop(first);
+    }
+
+    #[test]
+    fn a_nested_call_keeps_the_sooner_deadline_and_knows_its_chain() {
+        let (a, b): (std::sync::Arc<str>, std::sync::Arc<str>) = ("a".into(), "b".into());
+        let now = Instant::now();
+        let outer = enter(&a, now + Duration::from_secs(1)).unwrap();
+        let later = enter(&b, now + Duration::from_secs(5)).unwrap();
+        assert_eq!(later.deadline, now + Duration::from_secs(1));
+        assert!(later.nested && !later.reentrant);
+        let sooner = enter(&a, now + Duration::from_millis(10)).unwrap();
+        assert_eq!(sooner.deadline, now + Duration::from_millis(10));
+        assert!(sooner.nested && sooner.reentrant);
+        drop((sooner, later, outer));
     }
 }

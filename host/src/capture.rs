@@ -69,7 +69,11 @@ impl Capture {
 
     /// Starts a new call: clears the tail and the per-call budget.
     pub(crate) fn begin_call(&self) {
-        if !self.inner.written.swap(false, Ordering::Acquire) {
+        // A plain load first: most calls write nothing, and a swap is a
+        // locked instruction on every call.
+        if !self.inner.written.load(Ordering::Relaxed)
+            || !self.inner.written.swap(false, Ordering::Acquire)
+        {
             return;
         }
         let mut s = self.lock();

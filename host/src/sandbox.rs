@@ -109,15 +109,6 @@ pub(crate) struct PluginParts {
     pub policy: QuarantinePolicy,
 }
 
-/// Where a call stands in its thread's chain of plugin calls.
-#[derive(Clone, Copy)]
-struct Chain {
-    /// Called from inside another plugin's call.
-    nested: bool,
-    /// This plugin is already in the chain.
-    reentrant: bool,
-}
-
 /// Warm instances and the number of calls running.
 ///
 /// Instances are boxed: a `Warm` is large (a store and every typed export),
@@ -188,8 +179,8 @@ impl WasmPlugin {
     }
 
     /// Creates a fresh instance with the plugin's grants, fuel and deadline armed
-    /// (instantiation runs guest code too).
-    fn instantiate(&self, now: Instant) -> Result<Box<Warm>> {
+    /// (instantiation runs guest code too), for a call that started at `now`.
+    fn instantiate(&self, now: Instant, deadline: Instant) -> Result<Box<Warm>> {
         let stdout = Capture::new(self.name.clone(), "stdout", self.limits.max_output);
         let stderr = Capture::new(self.name.clone(), "stderr", self.limits.max_output);
         let mut wasi = WasiCtx::builder();
@@ -245,7 +236,7 @@ impl WasmPlugin {
         // list of strings that all point at one large buffer is refused
         // before the host allocates it, not after.
         store.set_hostcall_fuel(self.limits.max_result);
-        self.arm(&mut store, self.call_deadline(now), now);
+        self.arm(&mut store, deadline, now);
         let fail = |store: &Store<StoreData>, e: wasmtime::Error| Error::Instantiate {
             plugin: self.name.to_string(),
             fault: self.classify(store, &e),
@@ -330,9 +321,9 @@ impl WasmPlugin {
     fn acquire(
         &self,
         deadline: Instant,
-        chain: Chain,
+        nested: bool,
+        reentrant: bool,
     ) -> std::result::Result<Option<Box<Warm>>, ()> {
-        let Chain { nested, reentrant } = chain;
         let mut pool = lock(&self.pool);
         while pool.busy >= self.limits.pool_size && !reentrant {
             if nested {
@@ -355,12 +346,6 @@ impl WasmPlugin {
         }
         pool.busy += 1;
         Ok(pool.warm.pop())
-    }
-
-    /// When a call starting at `now` must end: its own deadline, or its caller's if sooner.
-    fn call_deadline(&self, now: Instant) -> Instant {
-        let own = now + self.limits.deadline;
-        crate::call_chain::outer_deadline().map_or(own, |outer| outer.min(own))
     }
 
     /// Frees the call slot, keeping `warm` for reuse when given.
@@ -407,24 +392,28 @@ impl WasmPlugin {
         }
         let _span =
             tracing::debug_span!("plugin_call", plugin = %self.name, spi = %spi, op).entered();
-        let deadline = self.call_deadline(started);
-        // Where this call stands in the thread's chain, before it joins it.
-        let chain = Chain {
-            nested: crate::call_chain::is_nested(),
-            reentrant: crate::call_chain::contains(&self.name),
-        };
-        let _frame =
-            crate::call_chain::enter(&self.name, deadline).map_err(|chain| Error::CallDepth {
+        // Joins the thread's chain: the deadline is this call's own, or its
+        // caller's if sooner.
+        let crate::call_chain::Entered {
+            frame: _frame,
+            deadline,
+            nested,
+            reentrant,
+        } = crate::call_chain::enter(&self.name, started + self.limits.deadline).map_err(
+            |chain| Error::CallDepth {
                 plugin: self.name.to_string(),
                 chain,
                 limit: crate::call_chain::MAX_DEPTH,
+            },
+        )?;
+        let acquired = self
+            .acquire(deadline, nested, reentrant)
+            .map_err(|()| Error::Busy {
+                plugin: self.name.to_string(),
             })?;
-        let acquired = self.acquire(deadline, chain).map_err(|()| Error::Busy {
-            plugin: self.name.to_string(),
-        })?;
         let mut warm = match acquired {
             Some(w) => w,
-            None => match self.instantiate(started) {
+            None => match self.instantiate(started, deadline) {
                 Ok(w) => w,
                 Err(e) => {
                     self.release(None);
