@@ -15,19 +15,8 @@ thread_local! {
     static CHAIN: RefCell<Vec<(std::sync::Arc<str>, Instant)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Membership of the chain for the duration of one call.
-pub(crate) struct Frame(());
-
-impl Drop for Frame {
-    fn drop(&mut self) {
-        CHAIN.with(|c| c.borrow_mut().pop());
-    }
-}
-
-/// A call that has joined its thread's chain.
+/// A call that has joined its thread's chain; it leaves the chain when dropped.
 pub(crate) struct Entered {
-    /// Leaves the chain when dropped.
-    pub(crate) frame: Frame,
     /// The call's own deadline, or its caller's if that is sooner.
     pub(crate) deadline: Instant,
     /// Called from inside another plugin's call.
@@ -56,12 +45,17 @@ pub(crate) fn enter(
         let reentrant = chain.iter().any(|(n, _)| **n == **plugin);
         chain.push((plugin.clone(), deadline));
         Ok(Entered {
-            frame: Frame(()),
             deadline,
             nested,
             reentrant,
         })
     })
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        CHAIN.with(|c| c.borrow_mut().pop());
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::bindings::{
     FlavorExport, FlavorIndices, GroupExport, GroupIndices, InstanceExport, InstanceIndices,
     MetadataExport, MetadataIndices, wit,
 };
+use crate::call_chain::Entered;
 use crate::capture::Capture;
 use crate::engine::deadline_ticks;
 use crate::fault::{Fault, FaultEvidence, classify};
@@ -318,12 +319,12 @@ impl WasmPlugin {
     /// A plugin reached again through its own call chain takes a slot
     /// without waiting: the chain runs on this one thread, so it adds no
     /// parallelism, and waiting would deadlock on the slot its caller holds.
-    fn acquire(
-        &self,
-        deadline: Instant,
-        nested: bool,
-        reentrant: bool,
-    ) -> std::result::Result<Option<Box<Warm>>, ()> {
+    fn acquire(&self, call: &Entered) -> std::result::Result<Option<Box<Warm>>, ()> {
+        let Entered {
+            deadline,
+            nested,
+            reentrant,
+        } = *call;
         let mut pool = lock(&self.pool);
         while pool.busy >= self.limits.pool_size && !reentrant {
             if nested {
@@ -392,25 +393,18 @@ impl WasmPlugin {
         }
         let _span =
             tracing::debug_span!("plugin_call", plugin = %self.name, spi = %spi, op).entered();
-        // Joins the thread's chain: the deadline is this call's own, or its
-        // caller's if sooner.
-        let crate::call_chain::Entered {
-            frame: _frame,
-            deadline,
-            nested,
-            reentrant,
-        } = crate::call_chain::enter(&self.name, started + self.limits.deadline).map_err(
-            |chain| Error::CallDepth {
+        // Joins the thread's chain until the call returns: the deadline is
+        // this call's own, or its caller's if sooner.
+        let entered = crate::call_chain::enter(&self.name, started + self.limits.deadline)
+            .map_err(|chain| Error::CallDepth {
                 plugin: self.name.to_string(),
                 chain,
                 limit: crate::call_chain::MAX_DEPTH,
-            },
-        )?;
-        let acquired = self
-            .acquire(deadline, nested, reentrant)
-            .map_err(|()| Error::Busy {
-                plugin: self.name.to_string(),
             })?;
+        let deadline = entered.deadline;
+        let acquired = self.acquire(&entered).map_err(|()| Error::Busy {
+            plugin: self.name.to_string(),
+        })?;
         let mut warm = match acquired {
             Some(w) => w,
             None => match self.instantiate(started, deadline) {
