@@ -202,6 +202,7 @@ impl HostBuilder {
             .map_err(|e| Error::Engine(e.to_string()))?;
         crate::bindings::add_to_linker(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
         crate::deadline_io::add_to_linker(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
+        crate::file_writes::add_to_linker(&mut linker).map_err(|e| Error::Engine(e.to_string()))?;
         crate::outbound_http::add_to_linker(&mut linker)
             .map_err(|e| Error::Engine(e.to_string()))?;
         let cache = self

@@ -32,6 +32,7 @@ mod deadline_io;
 mod engine;
 mod error;
 mod fault;
+mod file_writes;
 mod group;
 mod host;
 mod imports;

@@ -195,6 +195,19 @@ fn granted_directories_allow_exactly_what_they_grant() -> Result<()> {
         "written"
     );
     assert_eq!(std::fs::read_to_string(rw.join("a.txt"))?, "hello");
+    // More than one stream write (64 KiB each): every chunk lands after the last.
+    let big: String = (0..150_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    assert_eq!(
+        act(
+            &host,
+            "fs",
+            json!({"act": "write-file", "path": "/rw/big.txt", "content": big})
+        )?,
+        "written"
+    );
+    assert_eq!(std::fs::read_to_string(rw.join("big.txt"))?, big);
     assert_eq!(
         act(
             &host,
