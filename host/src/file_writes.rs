@@ -149,6 +149,23 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "abXYZ1234");
     }
 
+    /// The replacement lands in the instance wasmtime-wasi defines: were
+    /// its WASI version to move on, `TYPES` would name a new, empty
+    /// instance and plugins would silently keep the thread hand-off.
+    #[test]
+    fn wasmtime_wasi_defines_the_function_replaced_under_this_name() {
+        let engine = wasmtime::Engine::default();
+        let mut linker = Linker::<StoreData>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+        let mut types = linker.instance(TYPES).unwrap();
+        // Without shadowing, a second definition fails only if the first exists.
+        let again = types.func_wrap("[method]descriptor.write-via-stream", |_, (): ()| Ok(()));
+        let err = again.expect_err("wasmtime-wasi defines it");
+        assert!(err.to_string().contains("defined twice"), "{err}");
+        drop(types);
+        add_to_linker(&mut linker).unwrap();
+    }
+
     #[test]
     fn a_failed_write_is_reported_and_closes_the_stream() {
         let dir = tempfile::tempdir().unwrap();
