@@ -157,12 +157,13 @@ mod tests {
         let engine = wasmtime::Engine::default();
         let mut linker = Linker::<StoreData>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-        let mut types = linker.instance(TYPES).unwrap();
-        // Without shadowing, a second definition fails only if the first exists.
-        let again = types.func_wrap("[method]descriptor.write-via-stream", |_, (): ()| Ok(()));
-        let err = again.expect_err("wasmtime-wasi defines it");
-        assert!(err.to_string().contains("defined twice"), "{err}");
-        drop(types);
+        {
+            let mut types = linker.instance(TYPES).unwrap();
+            // Without shadowing, a second definition fails only if the first exists.
+            let again = types.func_wrap("[method]descriptor.write-via-stream", |_, (): ()| Ok(()));
+            let err = again.expect_err("wasmtime-wasi defines it");
+            assert!(err.to_string().contains("defined twice"), "{err}");
+        }
         add_to_linker(&mut linker).unwrap();
     }
 
