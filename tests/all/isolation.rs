@@ -208,6 +208,17 @@ fn granted_directories_allow_exactly_what_they_grant() -> Result<()> {
         "written"
     );
     assert_eq!(std::fs::read_to_string(rw.join("big.txt"))?, big);
+    for line in ["one\n", "two\n"] {
+        assert_eq!(
+            act(
+                &host,
+                "fs",
+                json!({"act": "append-file", "path": "/rw/log.txt", "content": line})
+            )?,
+            "appended"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(rw.join("log.txt"))?, "one\ntwo\n");
     assert_eq!(
         act(
             &host,

@@ -44,6 +44,14 @@ pub enum Act {
         #[serde(default)]
         content: String,
     },
+    /// Appends `content` to `path`, creating it; returns `"appended"`.
+    AppendFile {
+        /// The path, as the plugin sees it.
+        path: String,
+        /// What to append.
+        #[serde(default)]
+        content: String,
+    },
     /// Returns the environment variable, or `not-found`.
     Env {
         /// The variable's name.

@@ -25,6 +25,13 @@ pub fn run(act: Act) -> Result<String> {
         Act::WriteFile { path, content } => std::fs::write(&path, content)
             .map(|()| "written".into())
             .map_err(|e| Error::Internal(e.to_string())),
+        Act::AppendFile { path, content } => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()))
+            .map(|()| "appended".into())
+            .map_err(|e| Error::Internal(e.to_string())),
         Act::Env { name } => {
             std::env::var(&name).map_err(|e| Error::NotFound(format!("{name}: {e}")))
         }
