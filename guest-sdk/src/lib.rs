@@ -3,7 +3,8 @@
 //! A plugin is a type that implements `Default` and one or more of the SPI
 //! traits [`InstancePlugin`], [`FlavorPlugin`] and [`GroupPlugin`] (the
 //! InfraKit SPIs), exported with [`export_plugin!`]. It reads its
-//! configuration with [`config`], logs with [`info!`] and friends, and never
+//! configuration with [`config`], logs with [`info!`] and friends, reads and
+//! writes small files in granted directories cheaply with [`fs`], and never
 //! sees the WebAssembly bindings.
 //!
 //! ```no_run
@@ -117,6 +118,7 @@
 pub mod config;
 mod error;
 mod flavor;
+pub mod fs;
 mod group;
 mod instance;
 mod json;
