@@ -217,7 +217,7 @@ mod backend {
         })
     }
 
-    /// The `std::io` error for a WASI filesystem error, with its kind.
+    /// The `std::io` error for a WASI filesystem error, with its kind and name.
     fn io_error(code: ErrorCode) -> io::Error {
         use io::ErrorKind as K;
         let kind = match code {
@@ -236,7 +236,8 @@ mod backend {
             ErrorCode::Unsupported => K::Unsupported,
             _ => K::Other,
         };
-        io::Error::new(kind, code.message())
+        // The code's WIT name reads well as a message: "no entry", "read only".
+        io::Error::new(kind, code.name().replace('-', " "))
     }
 }
 

@@ -190,6 +190,12 @@ fn instance_wire_samples_give_infrakit_results() -> Result<()> {
         )),
         "{again}"
     );
+    // Reading a missing file through deploykit_sdk::fs is `not found` too.
+    let gone = call_instance(f, "Label", &label).unwrap_err().to_string();
+    assert!(
+        gone.ends_with(&format!("open /instances/{id}: no such file or directory")),
+        "{gone}"
+    );
     Ok(())
 }
 
