@@ -185,6 +185,14 @@ mod tests {
 
     use super::*;
 
+    /// A file holding `text`, in a folder that lives as long as the guard.
+    fn file_holding(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
     fn writer(file: std::fs::File, position: Option<u64>) -> FileWriter {
         FileWriter {
             file: Arc::new(file),
@@ -195,9 +203,7 @@ mod tests {
 
     #[test]
     fn writes_land_at_the_stream_position_and_advance_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, "abcdef").unwrap();
+        let (_dir, path) = file_holding("abcdef");
         let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         let mut w = writer(file, Some(2));
         assert_eq!(w.check_write().unwrap(), WRITE_CAPACITY);
@@ -213,9 +219,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn an_appending_stream_writes_at_the_end_even_after_another_writer() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("log");
-        std::fs::write(&path, "one\n").unwrap();
+        let (_dir, path) = file_holding("one\n");
         let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         let mut w = writer(file, None);
         w.write(Bytes::from_static(b"two\n")).unwrap();
@@ -232,11 +236,11 @@ mod tests {
         );
     }
 
-    /// The replacement lands in the instance wasmtime-wasi defines: were
+    /// The replacements land in the instance wasmtime-wasi defines: were
     /// its WASI version to move on, `TYPES` would name a new, empty
     /// instance and plugins would silently keep the thread hand-off.
     #[test]
-    fn wasmtime_wasi_defines_the_function_replaced_under_this_name() {
+    fn wasmtime_wasi_defines_the_functions_replaced_under_this_name() {
         let engine = wasmtime::Engine::default();
         let mut linker = Linker::<StoreData>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
@@ -257,9 +261,7 @@ mod tests {
 
     #[test]
     fn a_failed_write_is_reported_and_closes_the_stream() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, "abc").unwrap();
+        let (_dir, path) = file_holding("abc");
         // Opened for reading only: the OS refuses the write.
         let mut w = writer(std::fs::File::open(&path).unwrap(), Some(0));
         assert!(matches!(

@@ -511,10 +511,7 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
     );
     r.target(
         "group.instance-file",
-        &format!(
-            "group of 1,000 on instance-file, in {}",
-            std::env::temp_dir().display()
-        ),
+        &format!("group of 1,000 on instance-file, in {}", tmp.display()),
         true,
         60.0,
     );
