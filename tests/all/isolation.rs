@@ -510,3 +510,69 @@ fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()
     assert_eq!(act(&host, "good", json!({"act": "ok"}))?, "i-ok");
     Ok(())
 }
+
+/// Minor page faults of the calling thread so far (Linux), from `/proc/thread-self/stat`.
+#[cfg(target_os = "linux")]
+fn thread_minor_faults() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat")?;
+    // Fields after the command name (in parentheses): state is the first,
+    // minflt the eighth.
+    let after_name = &stat[stat.rfind(')').ok_or_else(|| anyhow::anyhow!("{stat}"))? + 1..];
+    let minflt = after_name.split_whitespace().nth(7);
+    Ok(minflt.ok_or_else(|| anyhow::anyhow!("{stat}"))?.parse()?)
+}
+
+/// A pooled slot freed by a fault is reset in place (wasmtime's
+/// `PAGEMAP_SCAN` reset, Linux 6.7 and later): the fresh instance that takes
+/// it sees pristine memory, yet finds its pages resident instead of
+/// faulting each of them in again.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pooled_slot_is_reset_in_place_after_a_fault() -> Result<()> {
+    if !wasmtime::PoolingAllocationConfig::is_pagemap_scan_available() {
+        eprintln!("skipped: this kernel has no PAGEMAP_SCAN (Linux 6.7 and later)");
+        return Ok(());
+    }
+    let folder = PluginFolder::new()?;
+    let manifest = format!("{TIGHT_LIMITS}\n").replace("pool-size = 2", "pool-size = 1");
+    folder.add("misbehave", "bad", Some(&manifest))?;
+    let host = Host::builder()
+        .plugin_dir(folder.path())
+        .quarantine(deploykit_tests::no_quarantine())
+        .instance_pool(InstancePool {
+            instances: 2,
+            ..InstancePool::default()
+        })
+        .build()?;
+    let remember = |text: &str| act(&host, "bad", json!({"act": "remember", "text": text}));
+    let cycle = |round: usize| -> Result<()> {
+        assert_eq!(
+            remember(&format!("secret {round}"))?,
+            "",
+            "a fresh instance"
+        );
+        assert_eq!(remember("again")?, format!("secret {round}"), "a warm one");
+        fault(act(
+            &host,
+            "bad",
+            json!({"act": "panic", "message": "reset"}),
+        ));
+        Ok(())
+    };
+    for round in 0..5 {
+        cycle(round)?;
+    }
+    let before = thread_minor_faults()?;
+    let rounds = 20;
+    for round in 0..rounds {
+        cycle(round)?;
+    }
+    let faults = thread_minor_faults()? - before;
+    // Each fresh instance touches about six pages of its linear memory;
+    // refaulting them would be over a hundred faults for these rounds.
+    assert!(
+        faults < rounds as u64,
+        "{faults} page faults in {rounds} fault-and-fresh-instance rounds"
+    );
+    Ok(())
+}

@@ -85,6 +85,12 @@ pub enum Act {
     KvSet { key: String, value: String },
     /// Read `key` from the host's kv store.
     KvGet { key: String },
+    /// Keeps `text` in the instance's memory and returns what the previous
+    /// `remember` of this instance kept (empty on a fresh instance).
+    Remember {
+        /// What to keep.
+        text: String,
+    },
     /// Provision on instance plugin `plugin` with properties `props`, through the host.
     CallInstance {
         plugin: String,

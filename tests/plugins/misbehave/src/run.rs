@@ -9,6 +9,9 @@ use crate::Act;
 
 const MIB: usize = 1 << 20;
 
+/// What the last `remember` act kept, in this instance's linear memory.
+static REMEMBERED: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 /// Does what `act` says and returns the instance ID to report.
 pub fn run(act: Act) -> Result<String> {
     match act {
@@ -66,6 +69,10 @@ pub fn run(act: Act) -> Result<String> {
             };
             deploykit_sdk::plugins::instance(&plugin).provision(spec)
         }
+        Act::Remember { text } => Ok(std::mem::replace(
+            &mut *REMEMBERED.lock().unwrap_or_else(|p| p.into_inner()),
+            text,
+        )),
         Act::KvGet { key } => match deploykit_sdk::kv::get(&key)? {
             Some(v) => String::from_utf8(v).map_err(|e| Error::Internal(e.to_string())),
             None => Err(Error::NotFound(format!("no key {key}"))),
@@ -126,5 +133,13 @@ mod tests {
             }),
             Err(Error::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn remember_returns_what_the_previous_one_kept() {
+        let remember = |text: &str| run(Act::Remember { text: text.into() }).unwrap();
+        assert_eq!(remember("first"), "");
+        assert_eq!(remember("second"), "first");
+        assert_eq!(remember(""), "second");
     }
 }

@@ -63,8 +63,8 @@ pub struct Cli {
     pub client_timeout: std::time::Duration,
 
     /// Allocate plugin instances from a pool of N pre-reserved slots: fresh
-    /// instances (after a trap) cost about half, at most N instances live at
-    /// once, and each slot reserves 4 GiB of address space up front.
+    /// instances (after a trap) cost about a quarter, at most N instances
+    /// live at once, and each slot reserves 4 GiB of address space up front.
     #[arg(long, global = true, env = "DEPLOYKIT_INSTANCE_POOL", value_name = "N")]
     pub instance_pool: Option<u32>,
 
