@@ -273,17 +273,38 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
     // 4. Memory.
     eprintln!("bench: memory");
     r.section("4. memory (RSS, one process per figure; each instance has served one provision)");
-    for n in [1usize, 100, 1000] {
-        let runs: Vec<Value> = (0..3)
-            .map(|_| run_child(&["rss-instances", &path(dir), &n.to_string()]))
-            .collect::<Result<_>>()?;
-        let per: Vec<f64> = runs.iter().filter_map(|v| v["per_kib"].as_f64()).collect();
-        r.push(Row::from_samples(
-            &format!("rss.instance.{n}"),
-            &format!("RSS per warm instance, {n} instance(s)"),
-            Unit::Kib,
-            &per,
-        ));
+    // Three processes per figure. With the opt-in pool, at 1 instance the
+    // warm-up's slot is reused with its pages still resident, so only the
+    // larger counts say something.
+    let runs = [
+        (1usize, false),
+        (100, false),
+        (1000, false),
+        (100, true),
+        (1000, true),
+    ];
+    for (n, pooled) in runs {
+        let mut args = vec!["rss-instances".to_owned(), path(dir), n.to_string()];
+        let (key, label) = if pooled {
+            args.push("pooled".into());
+            (
+                format!("rss.instance.{n}.pooled"),
+                format!("RSS per warm instance, {n} instances, pooling allocator"),
+            )
+        } else {
+            (
+                format!("rss.instance.{n}"),
+                format!("RSS per warm instance, {n} instance(s)"),
+            )
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let per: Vec<f64> = (0..3)
+            .map(|_| run_child(&args))
+            .collect::<Result<Vec<Value>>>()?
+            .iter()
+            .filter_map(|v| v["per_kib"].as_f64())
+            .collect();
+        r.push(Row::from_samples(&key, &label, Unit::Kib, &per));
     }
     let plugins = run_child(&["rss-plugins", &path(dir)])?;
     r.push(Row::single(
@@ -499,6 +520,14 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
         r.target(
             &format!("rss.instance.{n}"),
             &format!("RSS per warm instance ({n})"),
+            true,
+            64.0,
+        );
+    }
+    for n in [100, 1000] {
+        r.target(
+            &format!("rss.instance.{n}.pooled"),
+            &format!("RSS per warm instance ({n}), pooling allocator (opt-in)"),
             true,
             64.0,
         );

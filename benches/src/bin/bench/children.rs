@@ -10,7 +10,11 @@ pub(super) fn child(args: &[String]) -> Result<Value> {
     };
     match a(0)? {
         "load" => child_load(Path::new(a(1)?)),
-        "rss-instances" => child_rss_instances(Path::new(a(1)?), a(2)?.parse()?),
+        "rss-instances" => child_rss_instances(
+            Path::new(a(1)?),
+            a(2)?.parse()?,
+            args.get(3).map(String::as_str) == Some("pooled"),
+        ),
         "rss-plugins" => child_rss_plugins(Path::new(a(1)?)),
         "compare" => {
             let read = |p: &str| -> Result<Value> {
@@ -21,7 +25,12 @@ pub(super) fn child(args: &[String]) -> Result<Value> {
             print!("{}", compare(&read(a(1)?)?, &read(a(2)?)?));
             std::process::exit(0);
         }
-        "profile" => child_profile(Path::new(a(1)?), a(2)?, a(3)?.parse()?),
+        "profile" => child_profile(
+            Path::new(a(1)?),
+            a(2)?,
+            a(3)?.parse()?,
+            args.get(4).map(String::as_str) == Some("pooled"),
+        ),
         "precompile" => child_precompile(Path::new(a(1)?), Path::new(a(2)?)),
         "group" => child_group(
             Path::new(a(1)?),
@@ -117,13 +126,27 @@ fn distinct(wasm: &[u8], i: usize) -> Vec<u8> {
 
 /// RSS growth per warm instance: `n` calls held in flight at once (each
 /// provisions, then sleeps in the guest), so the pool grows to `n` instances.
-fn child_rss_instances(dir: &Path, n: usize) -> Result<Value> {
+fn child_rss_instances(dir: &Path, n: usize, pooled: bool) -> Result<Value> {
     let work = folder(dir, &[PLUGIN])?;
     std::fs::write(
         work.path().join(format!("{PLUGIN}.toml")),
         format!("[limits]\npool-size = {}\n", n.max(4)),
     )?;
-    let host = host(work.path())?;
+    let host = if pooled {
+        Host::builder()
+            .plugin_dir(work.path())
+            .quarantine(QuarantinePolicy {
+                faults: usize::MAX,
+                ..QuarantinePolicy::default()
+            })
+            .instance_pool(InstancePool {
+                instances: n as u32 + 10,
+                ..InstancePool::default()
+            })
+            .build()?
+    } else {
+        host(work.path())?
+    };
     let inst = host.instance(PLUGIN)?;
     let spec = spec();
     // Warm the host's code paths, then empty the pool with a trap.
@@ -204,7 +227,7 @@ fn child_rss_plugins(dir: &Path) -> Result<Value> {
 
 /// Runs `n` calls of one kind in [`profile_loop`], for a profiler such as
 /// `valgrind --tool=callgrind --toggle-collect='*profile_loop*'`.
-fn child_profile(dir: &Path, what: &str, n: usize) -> Result<Value> {
+fn child_profile(dir: &Path, what: &str, n: usize, pooled: bool) -> Result<Value> {
     let work = folder(dir, &[PLUGIN])?;
     let cache = tempfile::tempdir()?;
     // Compile in a child, so the profile of this process holds no Cranelift.
@@ -216,14 +239,17 @@ fn child_profile(dir: &Path, what: &str, n: usize) -> Result<Value> {
     if !filled.status.success() {
         bail!("precompiling failed");
     }
-    let host = Host::builder()
+    let mut builder = Host::builder()
         .plugin_dir(work.path())
         .cache_dir(cache.path())
         .quarantine(QuarantinePolicy {
             faults: usize::MAX,
             ..QuarantinePolicy::default()
-        })
-        .build()?;
+        });
+    if pooled {
+        builder = builder.instance_pool(InstancePool::default());
+    }
+    let host = builder.build()?;
     let inst = host.instance(PLUGIN)?;
     let native = NativePlugin::sdk_instance(PLUGIN, BenchInstance);
     let spec = spec();
@@ -237,6 +263,10 @@ fn child_profile(dir: &Path, what: &str, n: usize) -> Result<Value> {
             drop(inst.example_properties());
         }),
         "trap" => Box::new(trap),
+        "next-good" => Box::new(|| {
+            trap();
+            drop(inst.provision(&spec));
+        }),
         "load" => Box::new(|| {
             host.load_file(&work.path().join(format!("{PLUGIN}.wasm")))
                 .expect("load");
