@@ -527,7 +527,7 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
     for n in [100, 1000] {
         r.target(
             &format!("rss.instance.{n}.pooled"),
-            &format!("RSS per warm instance ({n}), pooling allocator (opt-in)"),
+            &format!("RSS per warm instance ({n}), pooled (opt-in)"),
             true,
             64.0,
         );
