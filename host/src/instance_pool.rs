@@ -21,7 +21,8 @@ use wasmtime::{Enabled, InstanceAllocationStrategy, PoolingAllocationConfig};
 ///   4 GiB of virtual memory, not RSS) when the host is built;
 /// - a warm instance keeps a few more KiB resident (about 66 instead of
 ///   59 KiB with 100 of them: each of its tables takes a page of its own),
-///   and a free slot keeps what it reset in place.
+///   and free slots keep what they reset in place (wasmtime reuses those
+///   first and keeps at most 100 unused ones warm).
 ///
 /// ```no_run
 /// use deploykit_host::{Host, InstancePool};
