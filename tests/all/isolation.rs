@@ -464,11 +464,10 @@ fn a_trap_during_instantiation_is_reported_as_such() -> Result<()> {
     Ok(())
 }
 
-/// With the opt-in pooling allocator, every fault is still named and
-/// recovered from, and an instance beyond the pool is a clear error, after
-/// which the pool serves again.
-#[test]
-fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()> {
+/// `misbehave` as `bad`, one call at a time under [`TIGHT_LIMITS`], on a host
+/// whose pooling allocator has `instances` slots; the manifest comes back
+/// for plugins added later.
+fn pooled_misbehaving(instances: u32) -> Result<(PluginFolder, Host, String)> {
     let folder = PluginFolder::new()?;
     let manifest = format!("{TIGHT_LIMITS}\n").replace("pool-size = 2", "pool-size = 1");
     folder.add("misbehave", "bad", Some(&manifest))?;
@@ -476,10 +475,19 @@ fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()
         .plugin_dir(folder.path())
         .quarantine(deploykit_tests::no_quarantine())
         .instance_pool(InstancePool {
-            instances: 1,
+            instances,
             ..InstancePool::default()
         })
         .build()?;
+    Ok((folder, host, manifest))
+}
+
+/// With the opt-in pooling allocator, every fault is still named and
+/// recovered from, and an instance beyond the pool is a clear error, after
+/// which the pool serves again.
+#[test]
+fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()> {
+    let (folder, host, manifest) = pooled_misbehaving(1)?;
     for (props, kind) in [
         (json!({"act": "panic", "message": "pooled"}), "panic"),
         (json!({"act": "loop"}), "out-of-fuel"),
@@ -533,17 +541,7 @@ fn a_pooled_slot_is_reset_in_place_after_a_fault() -> Result<()> {
         eprintln!("skipped: this kernel has no PAGEMAP_SCAN (Linux 6.7 and later)");
         return Ok(());
     }
-    let folder = PluginFolder::new()?;
-    let manifest = format!("{TIGHT_LIMITS}\n").replace("pool-size = 2", "pool-size = 1");
-    folder.add("misbehave", "bad", Some(&manifest))?;
-    let host = Host::builder()
-        .plugin_dir(folder.path())
-        .quarantine(deploykit_tests::no_quarantine())
-        .instance_pool(InstancePool {
-            instances: 2,
-            ..InstancePool::default()
-        })
-        .build()?;
+    let (_folder, host, _) = pooled_misbehaving(2)?;
     let remember = |text: &str| act(&host, "bad", json!({"act": "remember", "text": text}));
     let cycle = |round: usize| -> Result<()> {
         assert_eq!(

@@ -118,12 +118,7 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
         &next_good,
     ));
     // The same three with the opt-in pooling allocator (`InstancePool`).
-    let pooled_host = Host::builder()
-        .plugin_dir(bench_dir.path())
-        .quarantine(QuarantinePolicy {
-            faults: usize::MAX,
-            ..QuarantinePolicy::default()
-        })
+    let pooled_host = host_builder(bench_dir.path())
         .instance_pool(InstancePool::default())
         .build()?;
     let pooled = pooled_host.instance(PLUGIN)?;

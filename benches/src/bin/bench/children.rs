@@ -132,21 +132,14 @@ fn child_rss_instances(dir: &Path, n: usize, pooled: bool) -> Result<Value> {
         work.path().join(format!("{PLUGIN}.toml")),
         format!("[limits]\npool-size = {}\n", n.max(4)),
     )?;
-    let host = if pooled {
-        Host::builder()
-            .plugin_dir(work.path())
-            .quarantine(QuarantinePolicy {
-                faults: usize::MAX,
-                ..QuarantinePolicy::default()
-            })
-            .instance_pool(InstancePool {
-                instances: n as u32 + 10,
-                ..InstancePool::default()
-            })
-            .build()?
-    } else {
-        host(work.path())?
-    };
+    let mut builder = host_builder(work.path());
+    if pooled {
+        builder = builder.instance_pool(InstancePool {
+            instances: n as u32 + 10,
+            ..InstancePool::default()
+        });
+    }
+    let host = builder.build()?;
     let inst = host.instance(PLUGIN)?;
     let spec = spec();
     // Warm the host's code paths, then empty the pool with a trap.
@@ -239,13 +232,7 @@ fn child_profile(dir: &Path, what: &str, n: usize, pooled: bool) -> Result<Value
     if !filled.status.success() {
         bail!("precompiling failed");
     }
-    let mut builder = Host::builder()
-        .plugin_dir(work.path())
-        .cache_dir(cache.path())
-        .quarantine(QuarantinePolicy {
-            faults: usize::MAX,
-            ..QuarantinePolicy::default()
-        });
+    let mut builder = host_builder(work.path()).cache_dir(cache.path());
     if pooled {
         builder = builder.instance_pool(InstancePool::default());
     }

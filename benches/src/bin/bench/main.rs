@@ -19,8 +19,8 @@ use bench_instance::{BenchInstance, SLEEP_TAG};
 use deploykit_benches::report::{Report, Row, Unit, compare};
 use deploykit_benches::{after_setup, batched, rss_kib};
 use deploykit_host::{
-    CacheOutcome, DestroyReason, GroupController, GroupOptions, GroupSpec, Host, InstancePool,
-    Json, MemoryKv, NativePlugin, QuarantinePolicy, Spec, StateStore, Tags,
+    CacheOutcome, DestroyReason, GroupController, GroupOptions, GroupSpec, Host, HostBuilder,
+    InstancePool, Json, MemoryKv, NativePlugin, QuarantinePolicy, Spec, StateStore, Tags,
 };
 use serde_json::{Value, json};
 
@@ -154,15 +154,20 @@ fn folder_in(base: Option<&Path>, dir: &Path, names: &[&str]) -> Result<tempfile
     Ok(to)
 }
 
-/// A host that never quarantines (the fault figures trap on purpose, thousands of times).
-fn host(dir: &Path) -> Result<Host> {
-    Ok(Host::builder()
+/// A host on `dir` that never quarantines (the fault figures trap on
+/// purpose, thousands of times), to be built with any further settings.
+fn host_builder(dir: &Path) -> HostBuilder {
+    Host::builder()
         .plugin_dir(dir)
         .quarantine(QuarantinePolicy {
             faults: usize::MAX,
             ..QuarantinePolicy::default()
         })
-        .build()?)
+}
+
+/// [`host_builder`], built as it is.
+fn host(dir: &Path) -> Result<Host> {
+    Ok(host_builder(dir).build()?)
 }
 
 /// Runs the closures in turn, one batch each per round, so slow drifts of the
