@@ -119,6 +119,19 @@ pub enum Error {
         plugin: String,
     },
 
+    /// The host's instance pool has no slot for a new instance: every slot
+    /// holds an instance that is running a call (idle ones were dropped to
+    /// make room). Not the plugin's fault: it is not quarantined for it.
+    #[error(
+        "plugin '{plugin}' has no instance slot: the host's instance pool is full of running calls ({reason})"
+    )]
+    PoolFull {
+        /// The plugin's name.
+        plugin: String,
+        /// wasmtime's account of the limit reached.
+        reason: String,
+    },
+
     /// A plugin served by another process (InfraKit's JSON-RPC) could not be
     /// reached, failed the handshake, or answered malformed JSON.
     #[error("remote plugin '{plugin}' at {address}: {reason}")]

@@ -9,7 +9,8 @@ use wasmtime::Engine;
 use wasmtime::component::Linker;
 
 use crate::cache::{CacheOutcome, ComponentCache};
-use crate::engine::{EpochTicker, new_engine};
+use crate::engine::{EpochTicker, build_engine};
+use crate::instance_pool::{Allocation, InstancePool};
 use crate::limits::Limits;
 use crate::loader::{self, LoadContext, Loaded};
 use crate::quarantine::QuarantinePolicy;
@@ -52,6 +53,10 @@ impl WeakHost {
 
 struct HostInner {
     engine: Engine,
+    /// The pool instances come from, if any (`None`: on-demand).
+    instance_pool: Option<InstancePool>,
+    /// Calls waiting for a slot of a full pool.
+    slot_waiters: Arc<crate::slot_waiters::SlotWaiters>,
     linker: Linker<StoreData>,
     defaults: Limits,
     quarantine: QuarantinePolicy,
@@ -111,7 +116,7 @@ pub struct HostBuilder {
     progress: Option<Progress>,
     remote_dir: Option<PathBuf>,
     client_timeout: Option<std::time::Duration>,
-    instance_pool: Option<crate::InstancePool>,
+    allocation: Allocation,
 }
 
 /// Called as each file of a folder finishes loading: `(done, total, file)`.
@@ -172,11 +177,22 @@ impl HostBuilder {
         self
     }
 
-    /// Allocates plugin instances from a pool of pre-reserved slots (see
-    /// [`InstancePool`](crate::InstancePool) for the gain and the price).
-    /// Without it, each instance maps its own memory.
-    pub fn instance_pool(mut self, pool: crate::InstancePool) -> Self {
-        self.instance_pool = Some(pool);
+    /// Allocates plugin instances from this pool of pre-reserved slots (see
+    /// [`InstancePool`] for the gain and the price). Without this call the
+    /// host uses [`InstancePool::default`], falling back to on-demand
+    /// instances if it cannot reserve it; with it, a pool that cannot be
+    /// reserved fails [`HostBuilder::build`].
+    pub fn instance_pool(mut self, pool: InstancePool) -> Self {
+        self.allocation = Allocation::Pool(pool);
+        self
+    }
+
+    /// Maps each plugin instance's memory when it is created, instead of
+    /// taking a slot of an [`InstancePool`]: no cap on live instances and no
+    /// address space reserved up front, but a fresh instance costs about
+    /// three times as much.
+    pub fn on_demand_instances(mut self) -> Self {
+        self.allocation = Allocation::OnDemand;
         self
     }
 
@@ -196,7 +212,14 @@ impl HostBuilder {
     /// load is recorded with its reason (see [`Host::plugins`]); only an
     /// unreadable folder or an engine failure is an error.
     pub fn build(self) -> Result<Host> {
-        let engine = new_engine(self.instance_pool.as_ref())?;
+        let (engine, instance_pool) = build_engine(self.allocation, self.limits.table_elements)?;
+        match &instance_pool {
+            Some(pool) => tracing::debug!(
+                instances = pool.instances,
+                "plugin instances come from a pool of pre-reserved slots"
+            ),
+            None => tracing::debug!("plugin instances map their own memory"),
+        }
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| Error::Engine(e.to_string()))?;
@@ -218,6 +241,8 @@ impl HostBuilder {
         let host = Host {
             inner: Arc::new(HostInner {
                 engine,
+                instance_pool,
+                slot_waiters: Default::default(),
                 linker,
                 defaults: self.limits,
                 quarantine: self.quarantine,
@@ -365,6 +390,7 @@ impl Host {
             cache: self.inner.cache.as_ref(),
             kv: &self.inner.kv,
             router: self.downgrade(),
+            slot_waiters: &self.inner.slot_waiters,
         }
     }
 
@@ -639,6 +665,29 @@ impl Host {
         self.inner
             .generation
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The pool plugin instances come from, or `None` when each instance maps
+    /// its own memory (asked for, or the default pool could not be reserved).
+    pub fn instance_pool(&self) -> Option<InstancePool> {
+        self.inner.instance_pool
+    }
+
+    /// Drops one idle warm instance, the least recently used of the plugin
+    /// holding the most, to free its pool slot; false when no plugin has one.
+    pub(crate) fn evict_idle_instance(&self) -> bool {
+        let plugins: Vec<Arc<crate::sandbox::WasmPlugin>> = self
+            .read()
+            .values()
+            .filter_map(|e| match e {
+                Entry::Wasm { loaded, .. } => Some(loaded.plugin.clone()),
+                _ => None,
+            })
+            .collect();
+        plugins
+            .iter()
+            .max_by_key(|p| p.idle_instances())
+            .is_some_and(|p| p.evict_idle_instance())
     }
 
     /// The client of remote plugin `name` at `endpoint`, made once and kept.

@@ -1,28 +1,38 @@
-//! The opt-in pooling allocator: instance slots reserved once per host and reused, for cheaper fresh instances.
+//! The pooling allocator hosts use by default: instance slots reserved once per host and reused, for cheap fresh instances.
 
 use wasmtime::{Enabled, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Reuses pre-reserved slots for plugin instances instead of mapping fresh
-/// memory for each (wasmtime's pooling allocator).
+/// memory for each (wasmtime's pooling allocator). Hosts use
+/// [`InstancePool::default`] unless built with
+/// [`HostBuilder::instance_pool`](crate::HostBuilder::instance_pool) or
+/// [`HostBuilder::on_demand_instances`](crate::HostBuilder::on_demand_instances).
 ///
-/// A fresh instance (after a trap, or when a pool grows) then costs a
-/// fraction: on this project's 2-core benchmark machine, 5.9 µs instead of
-/// 26 µs, and the call after a trap 18.6 µs instead of 47.9 µs
-/// (`cargo xtask bench`). On Linux 6.7 and later, a freed slot is reset in
-/// place: the pages its instance wrote (up to [`InstancePool::keep_resident`]
-/// bytes) get their original contents back and stay mapped, found with the
-/// kernel's `PAGEMAP_SCAN`, so the next instance in the slot does not take a
-/// page fault for each of them. The price, and why it is off by default:
+/// A fresh instance (after a trap, or when a plugin's pool of warm instances
+/// grows) then costs a fraction: on this project's 2-core benchmark machine,
+/// 6.7 µs instead of 18–26 µs, and the call after a trap 19 µs instead of
+/// 34–48 µs (`cargo xtask bench`). On Linux 6.7 and later, a freed slot is
+/// reset in place: the pages its instance wrote (up to
+/// [`InstancePool::keep_resident`] bytes) get their original contents back
+/// and stay mapped, found with the kernel's `PAGEMAP_SCAN`, so the next
+/// instance in the slot does not take a page fault for each of them.
+///
+/// What it costs:
 ///
 /// - at most [`InstancePool::instances`] plugin instances live at once in
-///   the host (warm pools included); an instantiation beyond that fails
-///   with a clear error instead of growing;
+///   the host. When every slot is taken, the host drops idle warm instances
+///   (least recently used first, of any plugin) to make room; only when every
+///   slot holds a running call does a new instance fail, with
+///   [`Error::PoolFull`](crate::Error::PoolFull);
 /// - each slot reserves its linear memory's full address range (about
-///   4 GiB of virtual memory, not RSS) when the host is built;
-/// - a warm instance keeps a few more KiB resident (about 66 instead of
-///   59 KiB with 100 of them: each of its tables takes a page of its own),
-///   and free slots keep what they reset in place (wasmtime reuses those
-///   first and keeps at most 100 unused ones warm).
+///   4 GiB of virtual memory, not RSS) when the host is built: 8 TiB for the
+///   default 1,000 instances (two memories each). A host whose reservation
+///   fails (a `ulimit -v`, a 32-bit address space) falls back to on-demand
+///   instances with a warning, unless the pool was asked for explicitly;
+/// - a warm instance keeps about 7 KiB more resident, since each of its
+///   tables takes a page of the table pool; free slots keep what they reset
+///   in place (wasmtime reuses those first and keeps at most 100 unused ones
+///   warm).
 ///
 /// ```no_run
 /// use deploykit_host::{Host, InstancePool};
@@ -52,9 +62,23 @@ impl Default for InstancePool {
     }
 }
 
+/// How a host allocates its plugins' instances, as its builder was told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Allocation {
+    /// [`InstancePool::default`], or on-demand instances if its address
+    /// space cannot be reserved.
+    #[default]
+    Default,
+    /// This pool, or no host at all.
+    Pool(InstancePool),
+    /// Every instance maps its own memory.
+    OnDemand,
+}
+
 impl InstancePool {
-    /// The allocation strategy for wasmtime's `Config`.
-    pub(crate) fn strategy(&self) -> InstanceAllocationStrategy {
+    /// The allocation strategy for wasmtime's `Config`, with room in each
+    /// table slot for `table_elements` (the host's default table cap).
+    pub(crate) fn strategy(&self, table_elements: usize) -> InstanceAllocationStrategy {
         let n = self.instances.max(1);
         let mut pool = PoolingAllocationConfig::default();
         // A Rust plugin is three core instances with one memory; Python and
@@ -66,6 +90,9 @@ impl InstancePool {
             .max_core_instances_per_component(64)
             .max_memories_per_component(8)
             .max_tables_per_component(32)
+            // A slot is virtual memory until used: size it for the largest
+            // table the host's limits allow, not wasmtime's 20,000 elements.
+            .table_elements(table_elements)
             .linear_memory_keep_resident(self.keep_resident)
             .table_keep_resident(64 << 10)
             // Reset the pages an instance wrote wherever they are (a Rust

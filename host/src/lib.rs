@@ -45,6 +45,7 @@ mod outbound_http;
 mod quarantine;
 pub mod rpc;
 mod sandbox;
+mod slot_waiters;
 mod spi;
 mod state;
 mod store;

@@ -51,6 +51,7 @@ pub(crate) struct LoadContext<'a> {
     pub cache: Option<&'a ComponentCache>,
     pub kv: &'a Option<Arc<dyn crate::KvStore>>,
     pub router: crate::host::WeakHost,
+    pub slot_waiters: &'a Arc<crate::slot_waiters::SlotWaiters>,
 }
 
 /// The `*.wasm` files of `dir`, in name order.
@@ -132,6 +133,7 @@ pub(crate) fn load(cx: &LoadContext<'_>, path: &Path) -> Result<Loaded, LoadFail
         config: manifest.config_json().into(),
         kv: cx.kv.clone(),
         router: cx.router.clone(),
+        slot_waiters: cx.slot_waiters.clone(),
         policy: cx.quarantine.clone(),
     });
     // Asked once at load, through the sandbox like any call; a plugin that

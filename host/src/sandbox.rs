@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use wasmtime::Store;
 use wasmtime::component::InstancePre;
+use wasmtime::{PoolConcurrencyLimitError, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx};
 
 use crate::bindings::{
@@ -19,6 +19,7 @@ use crate::fault::{Fault, FaultEvidence, classify};
 use crate::limits::Limits;
 use crate::manifest::{DirGrant, DirMode};
 use crate::quarantine::{Quarantine, QuarantinePolicy};
+use crate::slot_waiters::SlotWaiters;
 use crate::spi::{Spi, SpiSet};
 use crate::state::{Limiter, StoreData};
 use crate::{Error, Result};
@@ -72,6 +73,7 @@ pub(crate) struct WasmPlugin {
     config: Arc<str>,
     kv: Option<Arc<dyn crate::KvStore>>,
     router: crate::host::WeakHost,
+    slot_waiters: Arc<SlotWaiters>,
     pool: Mutex<Pool>,
     slot_free: Condvar,
     quarantine: Mutex<Quarantine>,
@@ -107,6 +109,7 @@ pub(crate) struct PluginParts {
     pub config: Arc<str>,
     pub kv: Option<Arc<dyn crate::KvStore>>,
     pub router: crate::host::WeakHost,
+    pub slot_waiters: Arc<SlotWaiters>,
     pub policy: QuarantinePolicy,
 }
 
@@ -142,6 +145,7 @@ impl WasmPlugin {
             config: parts.config,
             kv: parts.kv,
             router: parts.router,
+            slot_waiters: parts.slot_waiters,
             pool: Mutex::new(Pool {
                 warm: Vec::new(),
                 busy: 0,
@@ -244,6 +248,13 @@ impl WasmPlugin {
         };
         let instance = match self.pre.instantiate(&mut store) {
             Ok(i) => i,
+            Err(e) if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() => {
+                self.end_output(&store);
+                return Err(Error::PoolFull {
+                    plugin: self.name.to_string(),
+                    reason: e.to_string(),
+                });
+            }
             Err(e) => {
                 let err = fail(&store, e);
                 self.end_output(&store);
@@ -276,6 +287,54 @@ impl WasmPlugin {
         let exports = loaded.map_err(|e| fail(&store, e))?;
         self.end_output(&store);
         Ok(Box::new(Warm { store, exports }))
+    }
+
+    /// [`WasmPlugin::instantiate`], making room when the host's instance pool
+    /// is full: idle warm instances (of any plugin) are dropped one at a time
+    /// until this one fits; when every slot holds a running call, it waits
+    /// for one to end until the call's `deadline`.
+    fn instantiate_making_room(&self, now: Instant, deadline: Instant) -> Result<Box<Warm>> {
+        let first = self.instantiate(now, deadline);
+        if !matches!(first, Err(Error::PoolFull { .. })) {
+            return first;
+        }
+        let registered = self.slot_waiters.register();
+        loop {
+            let seen = self.slot_waiters.releases();
+            match self.instantiate(now, deadline) {
+                Err(full @ Error::PoolFull { .. }) => {
+                    let evicted = self
+                        .router
+                        .upgrade()
+                        .is_some_and(|host| host.evict_idle_instance());
+                    if !evicted && !self.slot_waiters.wait(&registered, seen, deadline) {
+                        return Err(full);
+                    }
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// How many warm instances wait idle in this plugin's pool.
+    pub(crate) fn idle_instances(&self) -> usize {
+        lock(&self.pool).warm.len()
+    }
+
+    /// Drops this plugin's least recently used idle instance, freeing its
+    /// slot of the host's instance pool; false when none is idle.
+    pub(crate) fn evict_idle_instance(&self) -> bool {
+        let evicted = {
+            let mut pool = lock(&self.pool);
+            (!pool.warm.is_empty()).then(|| pool.warm.remove(0))
+        };
+        // Dropped outside the lock: freeing a slot resets its memory.
+        let dropped = evicted.is_some();
+        drop(evicted);
+        if dropped {
+            tracing::debug!(plugin = %self.name, "idle instance dropped to make room in the instance pool");
+        }
+        dropped
     }
 
     /// Refuels the store and sets its deadline for one call (`now` is the call's start).
@@ -361,6 +420,8 @@ impl WasmPlugin {
         if waiting {
             self.slot_free.notify_one();
         }
+        // The instance is idle (others may drop it for its pool slot) or gone.
+        self.slot_waiters.released();
     }
 
     /// Runs one operation. `f` gets the instance's exports and store; the
@@ -407,7 +468,7 @@ impl WasmPlugin {
         })?;
         let mut warm = match acquired {
             Some(w) => w,
-            None => match self.instantiate(started, deadline) {
+            None => match self.instantiate_making_room(started, deadline) {
                 Ok(w) => w,
                 Err(e) => {
                     self.release(None);

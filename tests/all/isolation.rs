@@ -482,11 +482,13 @@ fn pooled_misbehaving(instances: u32) -> Result<(PluginFolder, Host, String)> {
     Ok((folder, host, manifest))
 }
 
-/// With the opt-in pooling allocator, every fault is still named and
-/// recovered from, and an instance beyond the pool is a clear error, after
-/// which the pool serves again.
+/// With a pool of one slot, every fault is still named and recovered from;
+/// a plugin that needs the slot while another's instance idles in it takes
+/// it; a call that finds the slot running another call waits for it until
+/// its deadline, and then fails with a clear `PoolFull` error that does not
+/// count against the plugin.
 #[test]
-fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()> {
+fn a_full_instance_pool_makes_room_from_idle_instances_and_waits_for_busy_ones() -> Result<()> {
     let (folder, host, manifest) = pooled_misbehaving(1)?;
     for (props, kind) in [
         (json!({"act": "panic", "message": "pooled"}), "panic"),
@@ -500,22 +502,86 @@ fn the_pooling_allocator_keeps_faults_contained_and_its_cap_clear() -> Result<()
         );
         assert_eq!(act(&host, "bad", json!({"act": "ok"}))?, "i-ok");
     }
-    // `bad` keeps its warm instance in the one slot: `good` loads (without
-    // its vendor information, which needs an instance) but cannot run.
+    // `bad` keeps its warm instance in the one slot, idle: `good` takes the
+    // slot as it loads (asking for its vendor information is a call) and
+    // then again for each call, alternating with `bad`.
     let good = folder.add("misbehave", "good", Some(&manifest))?;
-    host.load_file(&good)?;
-    let err = act(&host, "good", json!({"act": "ok"})).unwrap_err();
+    let info = host.load_file(&good)?;
+    assert_eq!((info.calls, info.faults), (1, 0), "{info:?}");
+    for _ in 0..3 {
+        assert_eq!(act(&host, "good", json!({"act": "ok"}))?, "i-ok");
+        assert_eq!(act(&host, "bad", json!({"act": "ok"}))?, "i-ok");
+    }
+    // While `sleeper` runs a call, its slot cannot be freed: `good` (200 ms
+    // deadline) waits out its deadline, `patient` (10 s) gets the slot when
+    // the call ends.
+    let relaxed = manifest.replace(r#"deadline = "200ms""#, r#"deadline = "10s""#);
+    for name in ["sleeper", "patient"] {
+        host.load_file(&folder.add("misbehave", name, Some(&relaxed))?)?;
+    }
+    let sleeping = Arc::new(AtomicBool::new(false));
+    let busy = {
+        let (host, sleeping) = (host.clone(), sleeping.clone());
+        std::thread::spawn(move || -> deploykit_host::Result<Vec<String>> {
+            // Calls of `sleeper` sleep until one of `good`'s has failed.
+            let mut slept = Vec::new();
+            while !sleeping.load(Ordering::SeqCst) {
+                slept.push(act(&host, "sleeper", json!({"act": "sleep", "ms": 400}))?);
+            }
+            Ok(slept)
+        })
+    };
+    let started = Instant::now();
+    let err = loop {
+        let tried = Instant::now();
+        match act(&host, "good", json!({"act": "ok"})) {
+            Ok(_) if started.elapsed() < Duration::from_secs(5) => {}
+            other => break (other.expect_err("`sleeper` never held the slot"), tried),
+        }
+    };
+    sleeping.store(true, Ordering::SeqCst);
+    let (err, tried) = err;
+    assert!(matches!(err, Error::PoolFull { .. }), "{err:?}");
     assert!(
-        matches!(err, Error::Instantiate { .. }) && err.to_string().contains("limit"),
+        tried.elapsed() >= Duration::from_millis(150),
+        "failed after {:?}, before its deadline",
+        tried.elapsed()
+    );
+    assert!(
+        err.to_string().contains("good") && err.to_string().contains("pool is full"),
         "{err}"
     );
-    // A fault frees the slot: `good` gets it.
-    fault(act(
-        &host,
-        "bad",
-        json!({"act": "panic", "message": "free it"}),
-    ));
+    let patient = Instant::now();
+    assert_eq!(act(&host, "patient", json!({"act": "ok"}))?, "i-ok");
+    assert!(patient.elapsed() < Duration::from_secs(5));
+    let slept = busy.join().expect("the sleeping calls")?;
+    assert!(slept.iter().all(|s| s == "slept"), "{slept:?}");
     assert_eq!(act(&host, "good", json!({"act": "ok"}))?, "i-ok");
+    let good_info = host.plugin("good").expect("loaded");
+    assert_eq!(good_info.faults, 0, "{good_info:?}");
+    Ok(())
+}
+
+/// A host uses the pooling allocator unless told otherwise, and on-demand
+/// instances when told to.
+#[test]
+fn hosts_pool_instances_by_default_and_map_them_on_demand_when_asked() -> Result<()> {
+    let folder = PluginFolder::new()?;
+    folder.add("misbehave", "bad", Some(TIGHT_LIMITS))?;
+    let pooled = deploykit_tests::host(&folder)?;
+    assert_eq!(pooled.instance_pool(), Some(InstancePool::default()));
+    let on_demand = Host::builder()
+        .plugin_dir(folder.path())
+        .on_demand_instances()
+        .build()?;
+    assert_eq!(on_demand.instance_pool(), None);
+    for host in [&pooled, &on_demand] {
+        assert_eq!(
+            fault(act(host, "bad", json!({"act": "panic", "message": "x"}))).kind(),
+            "panic"
+        );
+        assert_eq!(act(host, "bad", json!({"act": "ok"}))?, "i-ok");
+    }
     Ok(())
 }
 
