@@ -14,7 +14,32 @@ pub struct State {
     store: OnceLock<Result<Arc<StateStore>, String>>,
     sockets: PathBuf,
     client_timeout: Duration,
-    instance_pool: Option<u32>,
+    instance_pool: Option<PoolSetting>,
+}
+
+/// `--instance-pool`: a pool of N slots, or `off` for on-demand instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolSetting {
+    /// A pool of this many instance slots.
+    Slots(u32),
+    /// Every instance maps its own memory.
+    Off,
+}
+
+impl std::str::FromStr for PoolSetting {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(PoolSetting::Off),
+            n => match n.parse::<u32>() {
+                Ok(0) | Err(_) => Err(format!(
+                    "'{n}' is neither a number of slots (1 or more) nor 'off'"
+                )),
+                Ok(n) => Ok(PoolSetting::Slots(n)),
+            },
+        }
+    }
 }
 
 impl State {
@@ -36,14 +61,14 @@ impl State {
         self
     }
 
-    /// Allocates plugin instances from a pool of `instances` slots.
-    pub fn with_instance_pool(mut self, instances: Option<u32>) -> State {
-        self.instance_pool = instances;
+    /// Allocates plugin instances as `setting` says (`None`: the host's default pool).
+    pub fn with_instance_pool(mut self, setting: Option<PoolSetting>) -> State {
+        self.instance_pool = setting;
         self
     }
 
-    /// The instance pool's size, if the pooling allocator is on.
-    pub fn instance_pool(&self) -> Option<u32> {
+    /// How plugin instances are allocated, if the command line said.
+    pub fn instance_pool(&self) -> Option<PoolSetting> {
         self.instance_pool
     }
 

@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use deploykit_host::Host;
 
-use crate::state::State;
+use crate::state::{PoolSetting, State};
 
 /// Run deploykit plugins: WebAssembly components that manage infrastructure.
 #[derive(Debug, Parser)]
@@ -62,11 +62,18 @@ pub struct Cli {
     #[arg(long, global = true, env = "INFRAKIT_CLIENT_TIMEOUT", value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
     pub client_timeout: std::time::Duration,
 
-    /// Allocate plugin instances from a pool of N pre-reserved slots: fresh
-    /// instances (after a trap) cost about a quarter, at most N instances
-    /// live at once, and each slot reserves 4 GiB of address space up front.
-    #[arg(long, global = true, env = "DEPLOYKIT_INSTANCE_POOL", value_name = "N")]
-    pub instance_pool: Option<u32>,
+    /// Plugin instances come from a pool of N pre-reserved slots (default
+    /// 1000): at most N live at once, and each slot reserves 4 GiB of
+    /// address space up front. `off` maps each instance's memory when it is
+    /// created instead: no cap, but a fresh instance (after a trap) costs
+    /// about three times as much.
+    #[arg(
+        long,
+        global = true,
+        env = "DEPLOYKIT_INSTANCE_POOL",
+        value_name = "N|off"
+    )]
+    pub instance_pool: Option<PoolSetting>,
 
     /// Print InfraKit's JSON result objects instead of tables.
     #[arg(long, global = true)]
@@ -136,11 +143,15 @@ pub(crate) fn load(dir: &std::path::Path, state: &Arc<State>) -> Result<Host> {
         }
     });
     let mut builder = Host::builder();
-    if let Some(instances) = state.instance_pool() {
-        builder = builder.instance_pool(deploykit_host::InstancePool {
-            instances,
-            ..Default::default()
-        });
+    match state.instance_pool() {
+        Some(PoolSetting::Slots(instances)) => {
+            builder = builder.instance_pool(deploykit_host::InstancePool {
+                instances,
+                ..Default::default()
+            });
+        }
+        Some(PoolSetting::Off) => builder = builder.on_demand_instances(),
+        None => {}
     }
     builder
         .remote_dir(state.sockets_dir())
