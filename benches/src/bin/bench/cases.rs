@@ -97,7 +97,7 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
 
     // 2. Fresh instances and traps.
     eprintln!("bench: fresh instances and traps");
-    r.section("2. fresh instances and traps (wasm)");
+    r.section("2. fresh instances and traps (wasm; the default pooling allocator, then on-demand)");
     let (trapping, fresh, next_good) = fresh_and_traps(wasm.as_ref(), &spec);
     r.push(Row::from_samples(
         "trap.call",
@@ -117,33 +117,33 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
         Unit::Nanos,
         &next_good,
     ));
-    // The same three with the opt-in pooling allocator (`InstancePool`).
-    let pooled_host = host_builder(bench_dir.path())
-        .instance_pool(InstancePool::default())
+    // The same three with on-demand instances (`HostBuilder::on_demand_instances`).
+    let on_demand_host = host_builder(bench_dir.path())
+        .on_demand_instances()
         .build()?;
-    let pooled = pooled_host.instance(PLUGIN)?;
-    let (trapping, fresh, next_good) = fresh_and_traps(pooled.as_ref(), &spec);
+    let on_demand = on_demand_host.instance(PLUGIN)?;
+    let (trapping, fresh, next_good) = fresh_and_traps(on_demand.as_ref(), &spec);
     for (key, label, samples) in [
         (
-            "trap.call.pooled",
-            "a trapping call, pooling allocator",
+            "trap.call.on_demand",
+            "a trapping call, on-demand instances",
             &trapping,
         ),
         (
-            "fresh.instance.pooled",
-            "fresh instance, pooling allocator",
+            "fresh.instance.on_demand",
+            "fresh instance, on-demand instances",
             &fresh,
         ),
         (
-            "trap.next_good.pooled",
-            "trap -> next good call, pooling allocator",
+            "trap.next_good.on_demand",
+            "trap -> next good call, on-demand instances",
             &next_good,
         ),
     ] {
         r.push(Row::from_samples(key, label, Unit::Nanos, samples));
     }
-    drop(pooled);
-    drop(pooled_host);
+    drop(on_demand);
+    drop(on_demand_host);
 
     // 5. Throughput (done while this process is quiet).
     eprintln!("bench: throughput");
@@ -268,9 +268,7 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
     // 4. Memory.
     eprintln!("bench: memory");
     r.section("4. memory (RSS, one process per figure; each instance has served one provision)");
-    // Three processes per figure. With the opt-in pool, at 1 instance the
-    // warm-up's slot is reused with its pages still resident, so only the
-    // larger counts say something.
+    // Three processes per figure.
     let runs = [
         (1usize, false),
         (100, false),
@@ -278,13 +276,13 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
         (100, true),
         (1000, true),
     ];
-    for (n, pooled) in runs {
+    for (n, on_demand) in runs {
         let mut args = vec!["rss-instances".to_owned(), path(dir), n.to_string()];
-        let (key, label) = if pooled {
-            args.push("pooled".into());
+        let (key, label) = if on_demand {
+            args.push("on-demand".into());
             (
-                format!("rss.instance.{n}.pooled"),
-                format!("RSS per warm instance, {n} instances, pooling allocator"),
+                format!("rss.instance.{n}.on_demand"),
+                format!("RSS per warm instance, {n} instances, on-demand"),
             )
         } else {
             (
@@ -488,14 +486,14 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
     r.target("fresh.instance", "fresh instance", true, 15_000.0);
     r.target("trap.next_good", "trap -> next good call", true, 30_000.0);
     r.target(
-        "fresh.instance.pooled",
-        "fresh instance, pooling allocator (opt-in)",
+        "fresh.instance.on_demand",
+        "fresh instance, on-demand (opt-out)",
         true,
         15_000.0,
     );
     r.target(
-        "trap.next_good.pooled",
-        "trap -> next good call, pooling allocator (opt-in)",
+        "trap.next_good.on_demand",
+        "trap -> next good call, on-demand (opt-out)",
         true,
         30_000.0,
     );
@@ -521,8 +519,8 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
     }
     for n in [100, 1000] {
         r.target(
-            &format!("rss.instance.{n}.pooled"),
-            &format!("RSS per warm instance ({n}), pooled (opt-in)"),
+            &format!("rss.instance.{n}.on_demand"),
+            &format!("RSS per warm instance ({n}), on-demand"),
             true,
             64.0,
         );
@@ -556,6 +554,12 @@ pub(super) fn run(dir: &Path, cli: Option<&Path>) -> Result<Report> {
         "its file work done natively = what instance-file does for a group of 1,000, in Rust \
          std: write each file beside its name, hard-link it into place, unlink the temporary \
          name, then list the folder and read every file once (one describe)"
+            .into(),
+    );
+    r.notes.push(
+        "RSS per warm instance = RSS growth / n while n + 1 threads each hold a call in \
+         flight, each thread having first called the plugin one at a time on one warm \
+         instance (so per-process and per-thread memory is in the baseline)"
             .into(),
     );
     r.notes.push(

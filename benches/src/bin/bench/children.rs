@@ -13,7 +13,7 @@ pub(super) fn child(args: &[String]) -> Result<Value> {
         "rss-instances" => child_rss_instances(
             Path::new(a(1)?),
             a(2)?.parse()?,
-            args.get(3).map(String::as_str) == Some("pooled"),
+            args.get(3).map(String::as_str) == Some("on-demand"),
         ),
         "rss-plugins" => child_rss_plugins(Path::new(a(1)?)),
         "compare" => {
@@ -29,7 +29,7 @@ pub(super) fn child(args: &[String]) -> Result<Value> {
             Path::new(a(1)?),
             a(2)?,
             a(3)?.parse()?,
-            args.get(4).map(String::as_str) == Some("pooled"),
+            args.get(4).map(String::as_str) == Some("on-demand"),
         ),
         "precompile" => child_precompile(Path::new(a(1)?), Path::new(a(2)?)),
         "group" => child_group(
@@ -124,52 +124,80 @@ fn distinct(wasm: &[u8], i: usize) -> Vec<u8> {
     out
 }
 
-/// RSS growth per warm instance: `n` calls held in flight at once (each
-/// provisions, then sleeps in the guest), so the pool grows to `n` instances.
-fn child_rss_instances(dir: &Path, n: usize, pooled: bool) -> Result<Value> {
+/// RSS growth per warm instance. `n + 1` threads each call the plugin one
+/// at a time first, on one warm instance, so that everything made once per
+/// process or per thread exists before the figure (the host's lazy state,
+/// allocator arenas, thread stacks, wasmtime-wasi's runtime for a sleeping
+/// guest) and no freed pool slot keeps pages resident. Then they call at
+/// once, each provisioning and then sleeping in the guest, so the plugin's
+/// pool grows by `n` instances; RSS is read while the threads still live.
+fn child_rss_instances(dir: &Path, n: usize, on_demand: bool) -> Result<Value> {
+    use std::sync::{Barrier, Mutex};
+
     let work = folder(dir, &[PLUGIN])?;
+    let threads = n + 1;
     std::fs::write(
         work.path().join(format!("{PLUGIN}.toml")),
-        format!("[limits]\npool-size = {}\n", n.max(4)),
+        format!("[limits]\npool-size = {threads}\n"),
     )?;
-    let mut builder = host_builder(work.path());
-    if pooled {
-        builder = builder.instance_pool(InstancePool {
-            instances: n as u32 + 10,
-            ..InstancePool::default()
-        });
-    }
-    let host = builder.build()?;
+    let builder = host_builder(work.path());
+    let host = if on_demand {
+        builder.on_demand_instances().build()?
+    } else {
+        // The default pool, with a slot for each thread's call.
+        builder
+            .instance_pool(InstancePool {
+                instances: (threads as u32).max(InstancePool::default().instances),
+                ..InstancePool::default()
+            })
+            .build()?
+    };
     let inst = host.instance(PLUGIN)?;
-    let spec = spec();
-    // Warm the host's code paths, then empty the pool with a trap.
-    for _ in 0..20 {
-        inst.provision(&spec)?;
-        let _ = inst.destroy("trap", DestroyReason::Terminate);
-    }
+    let sleep_ms = 300u64;
+    let sleepy = |ms: u64| {
+        let mut s = spec();
+        s.tags.insert(SLEEP_TAG.into(), ms.to_string());
+        s
+    };
+    let (brief, long) = (Arc::new(sleepy(1)), Arc::new(sleepy(sleep_ms)));
+    let one_at_a_time = Arc::new(Mutex::new(()));
+    // Main and every thread meet at each phase: warmed, go, done, leave.
+    let phase = Arc::new(Barrier::new(threads + 1));
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (inst, brief, long) = (inst.clone(), brief.clone(), long.clone());
+            let (one_at_a_time, phase) = (one_at_a_time.clone(), phase.clone());
+            std::thread::spawn(move || -> deploykit_host::Result<()> {
+                {
+                    let _turn = one_at_a_time.lock().unwrap_or_else(|p| p.into_inner());
+                    for _ in 0..3 {
+                        inst.provision(&spec())?;
+                        inst.provision(&brief)?;
+                    }
+                }
+                phase.wait();
+                phase.wait();
+                let done = inst.provision(&long).map(drop);
+                phase.wait();
+                phase.wait();
+                done
+            })
+        })
+        .collect();
+    phase.wait();
     let before = rss_kib().context("no RSS")?;
     let started = Instant::now();
-    let sleep_ms = 300u64;
-    if n == 1 {
-        inst.provision(&spec)?;
-    } else {
-        let mut sleepy = spec.clone();
-        sleepy.tags.insert(SLEEP_TAG.into(), sleep_ms.to_string());
-        let sleepy = Arc::new(sleepy);
-        let handles: Vec<_> = (0..n)
-            .map(|_| {
-                let (inst, sleepy) = (inst.clone(), sleepy.clone());
-                std::thread::spawn(move || inst.provision(&sleepy).map(drop))
-            })
-            .collect();
-        for h in handles {
-            h.join().expect("provision thread")?;
-        }
-        if started.elapsed() > Duration::from_millis(sleep_ms * 2) {
-            bail!("the {n} calls did not overlap: the pool did not grow to {n}");
-        }
-    }
+    phase.wait();
+    phase.wait();
+    let overlapped = started.elapsed() < Duration::from_millis(sleep_ms * 2);
     let after = rss_kib().context("no RSS")?;
+    phase.wait();
+    for w in workers {
+        w.join().expect("provision thread")?;
+    }
+    if !overlapped {
+        bail!("the {threads} calls did not overlap: the pool did not grow to {threads}");
+    }
     Ok(json!({
         "n": n, "before_kib": before, "after_kib": after,
         "per_kib": (after as f64 - before as f64) / n as f64,
@@ -220,7 +248,7 @@ fn child_rss_plugins(dir: &Path) -> Result<Value> {
 
 /// Runs `n` calls of one kind in [`profile_loop`], for a profiler such as
 /// `valgrind --tool=callgrind --toggle-collect='*profile_loop*'`.
-fn child_profile(dir: &Path, what: &str, n: usize, pooled: bool) -> Result<Value> {
+fn child_profile(dir: &Path, what: &str, n: usize, on_demand: bool) -> Result<Value> {
     let work = folder(dir, &[PLUGIN])?;
     let cache = tempfile::tempdir()?;
     // Compile in a child, so the profile of this process holds no Cranelift.
@@ -233,8 +261,8 @@ fn child_profile(dir: &Path, what: &str, n: usize, pooled: bool) -> Result<Value
         bail!("precompiling failed");
     }
     let mut builder = host_builder(work.path()).cache_dir(cache.path());
-    if pooled {
-        builder = builder.instance_pool(InstancePool::default());
+    if on_demand {
+        builder = builder.on_demand_instances();
     }
     let host = builder.build()?;
     let inst = host.instance(PLUGIN)?;
