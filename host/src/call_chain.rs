@@ -12,10 +12,31 @@ use std::time::Instant;
 pub(crate) const MAX_DEPTH: usize = 8;
 
 thread_local! {
-    static CHAIN: RefCell<Vec<(std::sync::Arc<str>, Instant)>> = const { RefCell::new(Vec::new()) };
+    static CHAIN: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A call that has joined its thread's chain; it leaves the chain when dropped.
+/// One call on a thread's chain.
+///
+/// The plugin's name is a pointer, not an `Arc` clone: cloning the plugin's
+/// shared `Arc<str>` on every call bounced its reference count between the
+/// cores of threads calling the same plugin.
+struct Frame {
+    /// Borrowed by the [`within`] call that pushed the frame, which pops it
+    /// before it returns or unwinds.
+    name: *const str,
+    deadline: Instant,
+}
+
+impl Frame {
+    fn name(&self) -> &str {
+        // SAFETY: a frame is on the chain only while the `within` call that
+        // pushed it runs further up this thread's stack, holding the borrow
+        // of the name; `within` pops it on return and on unwind.
+        unsafe { &*self.name }
+    }
+}
+
+/// A call that has joined its thread's chain, as [`within`] hands it over.
 pub(crate) struct Entered {
     /// The call's own deadline, or its caller's if that is sooner.
     pub(crate) deadline: Instant,
@@ -25,34 +46,44 @@ pub(crate) struct Entered {
     pub(crate) reentrant: bool,
 }
 
-/// Enters a call of `plugin` that may run until `own_deadline`, all in one
-/// look at the thread's chain (this runs on every call); `Err` with the
-/// chain's names when it would be deeper than [`MAX_DEPTH`].
-pub(crate) fn enter(
-    plugin: &std::sync::Arc<str>,
+/// Runs `call` as a call of `plugin` on this thread's chain, where it may
+/// run until `own_deadline` (or its caller's deadline, if sooner); `Err`
+/// with the chain's names, without running `call`, when it would be deeper
+/// than [`MAX_DEPTH`]. This runs on every call, so it looks at the chain once.
+pub(crate) fn within<T>(
+    plugin: &str,
     own_deadline: Instant,
-) -> Result<Entered, String> {
-    CHAIN.with(|c| {
+    call: impl FnOnce(&Entered) -> T,
+) -> Result<T, String> {
+    let entered = CHAIN.with(|c| {
         let mut chain = c.borrow_mut();
         if chain.len() >= MAX_DEPTH {
-            let names: Vec<&str> = chain.iter().map(|(n, _)| &**n).collect();
+            let names: Vec<&str> = chain.iter().map(Frame::name).collect();
             return Err(format!("{} -> {plugin}", names.join(" -> ")));
         }
         let deadline = chain
             .last()
-            .map_or(own_deadline, |(_, outer)| own_deadline.min(*outer));
+            .map_or(own_deadline, |outer| own_deadline.min(outer.deadline));
         let nested = !chain.is_empty();
-        let reentrant = chain.iter().any(|(n, _)| **n == **plugin);
-        chain.push((plugin.clone(), deadline));
+        let reentrant = chain.iter().any(|f| f.name() == plugin);
+        chain.push(Frame {
+            name: plugin as *const str,
+            deadline,
+        });
         Ok(Entered {
             deadline,
             nested,
             reentrant,
         })
-    })
+    })?;
+    let _leave = Leave;
+    Ok(call(&entered))
 }
 
-impl Drop for Entered {
+/// Pops the frame [`within`] pushed, when the call returns or unwinds.
+struct Leave;
+
+impl Drop for Leave {
     fn drop(&mut self) {
         CHAIN.with(|c| c.borrow_mut().pop());
     }
@@ -63,33 +94,55 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// Enters `depth` nested calls of `name`, then runs `innermost` inside them.
+    fn nest<T>(name: &str, depth: usize, d: Instant, innermost: impl FnOnce() -> T) -> T {
+        if depth == 0 {
+            return innermost();
+        }
+        within(name, d, |_| nest(name, depth - 1, d, innermost)).unwrap()
+    }
+
     #[test]
     fn depth_is_limited_and_frames_pop() {
-        let name: std::sync::Arc<str> = "p".into();
         let d = Instant::now() + Duration::from_secs(1);
-        let frames: Vec<Entered> = (0..MAX_DEPTH).map(|_| enter(&name, d).unwrap()).collect();
-        let err = enter(&name, d).err().unwrap();
+        let (err, inner) = nest("p", MAX_DEPTH, d, || {
+            let err = within("p", d, |_| ()).err().unwrap();
+            (err, CHAIN.with(|c| c.borrow().len()))
+        });
         assert_eq!(err.matches("p").count(), MAX_DEPTH + 1, "{err}");
-        assert!(!frames[0].nested && !frames[0].reentrant);
-        assert!(frames[1].nested && frames[1].reentrant);
-        drop(frames);
-        let other: std::sync::Arc<str> = "q".into();
-        let first = enter(&other, d).unwrap();
-        assert!(!first.nested, "every frame popped");
-        drop(first);
+        assert_eq!(inner, MAX_DEPTH, "the refused call pushed no frame");
+        within("p", d, |outer| {
+            assert!(!outer.nested && !outer.reentrant);
+            within("p", d, |inner| assert!(inner.nested && inner.reentrant)).unwrap();
+        })
+        .unwrap();
+        let first = within("q", d, |e| e.nested).unwrap();
+        assert!(!first, "every frame popped");
+    }
+
+    #[test]
+    fn a_panicking_call_leaves_the_chain() {
+        let d = Instant::now() + Duration::from_secs(1);
+        let caught = std::panic::catch_unwind(|| within("p", d, |_| panic!("guest bug")));
+        assert!(caught.is_err());
+        assert_eq!(CHAIN.with(|c| c.borrow().len()), 0);
     }
 
     #[test]
     fn a_nested_call_keeps_the_sooner_deadline_and_knows_its_chain() {
-        let (a, b): (std::sync::Arc<str>, std::sync::Arc<str>) = ("a".into(), "b".into());
         let now = Instant::now();
-        let outer = enter(&a, now + Duration::from_secs(1)).unwrap();
-        let later = enter(&b, now + Duration::from_secs(5)).unwrap();
-        assert_eq!(later.deadline, now + Duration::from_secs(1));
-        assert!(later.nested && !later.reentrant);
-        let sooner = enter(&a, now + Duration::from_millis(10)).unwrap();
-        assert_eq!(sooner.deadline, now + Duration::from_millis(10));
-        assert!(sooner.nested && sooner.reentrant);
-        drop((sooner, later, outer));
+        within("a", now + Duration::from_secs(1), |_| {
+            within("b", now + Duration::from_secs(5), |later| {
+                assert_eq!(later.deadline, now + Duration::from_secs(1));
+                assert!(later.nested && !later.reentrant);
+                within("a", now + Duration::from_millis(10), |sooner| {
+                    assert_eq!(sooner.deadline, now + Duration::from_millis(10));
+                    assert!(sooner.nested && sooner.reentrant);
+                })
+                .unwrap();
+            })
+            .unwrap();
+        })
+        .unwrap();
     }
 }
