@@ -585,6 +585,26 @@ fn hosts_pool_instances_by_default_and_map_them_on_demand_when_asked() -> Result
     Ok(())
 }
 
+/// A thread gets back the warm instance it used last, even when another
+/// thread's instance went idle after it (that one's memory sits in the other
+/// core's cache).
+#[test]
+fn a_thread_gets_back_the_warm_instance_it_last_used() -> Result<()> {
+    let (_folder, host) = misbehaving(TIGHT_LIMITS)?;
+    let remember = |text: &str| act(&host, "good", json!({"act": "remember", "text": text}));
+    std::thread::scope(|s| -> Result<()> {
+        let other = s.spawn(|| act(&host, "good", json!({"act": "sleep", "ms": 600})));
+        // While the other thread's call holds the first instance, this
+        // thread's call gets a second one.
+        std::thread::sleep(Duration::from_millis(150));
+        assert_eq!(remember("mine")?, "", "a second, fresh instance");
+        // The other thread's instance is now the most recently idle.
+        assert_eq!(other.join().expect("no panic")?, "slept");
+        assert_eq!(remember("again")?, "mine", "this thread's own instance");
+        Ok(())
+    })
+}
+
 /// Minor page faults of the calling thread so far (Linux), from `/proc/thread-self/stat`.
 #[cfg(target_os = "linux")]
 fn thread_minor_faults() -> Result<u64> {
