@@ -25,6 +25,9 @@ pub struct Limits {
     pub pool_size: usize,
 }
 
+/// [`Limits::pool_size`] unless a manifest or the host says otherwise.
+pub(crate) const DEFAULT_POOL_SIZE: usize = 4;
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -34,7 +37,7 @@ impl Default for Limits {
             table_elements: 100_000,
             max_result: 16 << 20,
             max_output: 64 << 10,
-            pool_size: 4,
+            pool_size: DEFAULT_POOL_SIZE,
         }
     }
 }

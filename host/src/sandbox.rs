@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
+use smallvec::SmallVec;
 use wasmtime::component::InstancePre;
 use wasmtime::{PoolConcurrencyLimitError, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx};
@@ -44,8 +45,14 @@ pub(crate) struct Exports {
 struct Warm {
     store: Store<StoreData>,
     exports: Exports,
-    /// The [`thread_token`] of the thread that last called it.
-    last_thread: u64,
+}
+
+/// An idle warm instance and the [`thread_token`] of the thread that last
+/// called it (kept here, so finding a thread's own instance reads only the
+/// pool's memory).
+struct Idle {
+    thread: u64,
+    warm: Box<Warm>,
 }
 
 /// A number for the calling thread, unique in the process.
@@ -126,10 +133,10 @@ pub(crate) struct PluginParts {
 /// and moving it in and out of the pool by value cost a memcpy on each
 /// call's take and give-back.
 struct Pool {
-    // Boxed on purpose (see above): the Vec holds pointers, so a take or a
-    // give-back moves 8 bytes, not the whole instance.
-    #[allow(clippy::vec_box)]
-    warm: Vec<Box<Warm>>,
+    /// Least recently used first. Inline for up to the default pool size,
+    /// so taking and giving back an instance touches only the lock's cache
+    /// lines; instances are boxed (see above), so an entry is 16 bytes.
+    idle: SmallVec<[Idle; crate::limits::DEFAULT_POOL_SIZE]>,
     busy: usize,
     /// Callers blocked in `acquire`, so `release` wakes someone only when
     /// someone waits (a condvar notify is a futex syscall even with no waiter).
@@ -170,7 +177,7 @@ impl WasmPlugin {
             router: parts.router,
             slot_waiters: parts.slot_waiters,
             pool: CacheLine(Mutex::new(Pool {
-                warm: Vec::new(),
+                idle: SmallVec::new(),
                 busy: 0,
                 waiting: 0,
                 stats: CallStats::default(),
@@ -304,11 +311,7 @@ impl WasmPlugin {
         })();
         let exports = loaded.map_err(|e| fail(&store, e))?;
         self.end_output(&store);
-        Ok(Box::new(Warm {
-            store,
-            exports,
-            last_thread: thread_token(),
-        }))
+        Ok(Box::new(Warm { store, exports }))
     }
 
     /// [`WasmPlugin::instantiate`], making room when the host's instance pool
@@ -340,7 +343,7 @@ impl WasmPlugin {
 
     /// How many warm instances wait idle in this plugin's pool.
     pub(crate) fn idle_instances(&self) -> usize {
-        lock(&self.pool).warm.len()
+        lock(&self.pool).idle.len()
     }
 
     /// Drops this plugin's least recently used idle instance, freeing its
@@ -348,7 +351,7 @@ impl WasmPlugin {
     pub(crate) fn evict_idle_instance(&self) -> bool {
         let evicted = {
             let mut pool = lock(&self.pool);
-            (!pool.warm.is_empty()).then(|| pool.warm.remove(0))
+            (!pool.idle.is_empty()).then(|| pool.idle.remove(0).warm)
         };
         // Dropped outside the lock: freeing a slot resets its memory.
         let dropped = evicted.is_some();
@@ -433,14 +436,11 @@ impl WasmPlugin {
         // Idle instances are in the order they went idle, least recent first
         // (eviction takes the front), so take this thread's without reordering.
         let me = thread_token();
-        let warm = match pool.warm.iter().rposition(|w| w.last_thread == me) {
-            Some(i) => Some(pool.warm.remove(i)),
-            None => pool.warm.pop(),
+        let idle = match pool.idle.iter().rposition(|i| i.thread == me) {
+            Some(i) => Some(pool.idle.remove(i)),
+            None => pool.idle.pop(),
         };
-        Ok(warm.map(|mut w| {
-            w.last_thread = me;
-            w
-        }))
+        Ok(idle.map(|i| i.warm))
     }
 
     /// Frees the call slot, keeping `warm` for reuse when given, and counts
@@ -457,7 +457,10 @@ impl WasmPlugin {
             }
         }
         if let Some(w) = warm {
-            pool.warm.push(w);
+            pool.idle.push(Idle {
+                thread: thread_token(),
+                warm: w,
+            });
         }
         let waiting = pool.waiting > 0;
         drop(pool);
