@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 
@@ -87,10 +88,40 @@ pub fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
+/// Cargo's target folder for this workspace: where `CARGO_TARGET_DIR` or a
+/// `build.target-dir` setting puts it, as `cargo metadata` reports it, else
+/// `<workspace>/target`. Asked once per process.
+pub fn target_dir() -> PathBuf {
+    static TARGET_DIR: OnceLock<PathBuf> = OnceLock::new();
+    TARGET_DIR
+        .get_or_init(|| metadata_target_dir().unwrap_or_else(|| workspace_root().join("target")))
+        .clone()
+}
+
+/// The `target_directory` of `cargo metadata`, if cargo can say.
+fn metadata_target_dir() -> Option<PathBuf> {
+    let out = Command::new(cargo())
+        .current_dir(workspace_root())
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    meta["target_directory"].as_str().map(PathBuf::from)
+}
+
 /// Where plugin builds go: a target folder of their own, so that building
 /// them from inside `cargo test` never waits on the outer cargo's lock.
 pub fn plugin_target_dir() -> PathBuf {
-    workspace_root().join("target").join("wasm-plugins")
+    target_dir().join("wasm-plugins")
 }
 
 /// The built `.wasm` of a package.

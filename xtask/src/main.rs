@@ -6,7 +6,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use xtask::polyglot::POLYGLOT_SAMPLES;
 use xtask::{
-    PROVIDERS, PluginCrate, SAMPLES, TEST_PLUGINS, cargo, install_plugins, run, workspace_root,
+    PROVIDERS, PluginCrate, SAMPLES, TEST_PLUGINS, cargo, install_plugins, run, target_dir,
+    workspace_root,
 };
 
 const USAGE: &str = "usage: cargo xtask <demo | test | plugins [DIR]>
@@ -49,8 +50,7 @@ fn build_cli() -> Result<PathBuf> {
         "--bin",
         "deploykit",
     ]))?;
-    Ok(workspace_root()
-        .join("target")
+    Ok(target_dir()
         .join("debug")
         .join(format!("deploykit{}", std::env::consts::EXE_SUFFIX)))
 }
@@ -70,7 +70,7 @@ fn demo() -> Result<()> {
     }
     eprintln!("xtask: building the deploykit CLI");
     let cli = build_cli()?;
-    let demo_dir = root.join("target").join("demo");
+    let demo_dir = target_dir().join("demo");
     std::fs::create_dir_all(&demo_dir)?;
     let prepare = demo_dir.join("prepare.json");
     std::fs::write(
@@ -170,7 +170,7 @@ fn demo() -> Result<()> {
 
 /// Builds the test plugin and runs the sandbox stress binary (bench profile) on it.
 fn stress() -> Result<()> {
-    let dir = workspace_root().join("target").join("stress-plugins");
+    let dir = target_dir().join("stress-plugins");
     install_plugins(
         &TEST_PLUGINS
             .iter()
@@ -258,7 +258,7 @@ fn bench(args: &[String]) -> Result<()> {
         };
         return bench_bin(&["child", "compare", old, new]);
     }
-    let dir = root.join("target").join("bench-plugins");
+    let dir = target_dir().join("bench-plugins");
     let wanted: Vec<&PluginCrate> = SAMPLES
         .iter()
         .chain(TEST_PLUGINS)
@@ -286,11 +286,10 @@ fn bench(args: &[String]) -> Result<()> {
         "deploykit",
     ]))?;
     // The bench profile builds into target/release.
-    let cli = root
-        .join("target")
+    let cli = target_dir()
         .join("release")
         .join(format!("deploykit{}", std::env::consts::EXE_SUFFIX));
-    let out_dir = root.join("target").join("bench");
+    let out_dir = target_dir().join("bench");
     std::fs::create_dir_all(&out_dir)?;
     let latest = out_dir.join("latest.json");
     if latest.exists() {

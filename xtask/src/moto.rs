@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::workspace_root;
+use crate::target_dir;
 
 /// The moto release the tests run against.
 pub const MOTO: &str = "5.2.5";
@@ -34,7 +34,7 @@ server.stop()
 
 /// The venv's folder.
 pub fn moto_venv() -> PathBuf {
-    workspace_root().join("target").join("moto-venv")
+    target_dir().join("moto-venv")
 }
 
 /// Installs moto into the venv unless its stamp says it is there; returns the venv's Python.

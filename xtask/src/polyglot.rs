@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::{PluginFolder, plugin_target_dir, workspace_root};
+use crate::{PluginFolder, plugin_target_dir, target_dir, workspace_root};
 
 /// The componentize-py release the Python plugins are built with.
 pub const COMPONENTIZE_PY: &str = "0.25.1";
@@ -79,7 +79,7 @@ pub const POLYGLOT_SAMPLES: &[PolyglotPlugin] = &[
 
 /// Where the tools are installed.
 pub fn polyglot_dir() -> PathBuf {
-    workspace_root().join("target").join("polyglot")
+    target_dir().join("polyglot")
 }
 
 /// The built `.wasm` of a polyglot plugin.
